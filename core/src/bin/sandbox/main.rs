@@ -1,0 +1,395 @@
+//! `sandbox`: a thin command-line client of the library. Flag names follow
+//! `docker run` where the idea is the same.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use sandbox_core::config::parse_size;
+use sandbox_core::{IdMapping, Mount, Network, RootFs, Sandbox, SandboxConfig};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit status when the sandbox itself could not be set up.
+const SETUP_FAILED: u8 = 125;
+
+#[derive(Parser)]
+#[command(
+    name = "sandbox",
+    version,
+    about = "Run a command in a rootless Linux sandbox"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a command in a new sandbox (default: read-only view of the host's /usr, /etc, ...).
+    Run(RunArgs),
+    /// Report what this kernel and user can do, feature by feature.
+    Check {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NetworkArg {
+    None,
+    Host,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum IdMapArg {
+    Auto,
+    Subordinate,
+    HostRoot,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum NsArg {
+    Mount,
+    Pid,
+    Ipc,
+    Uts,
+    Net,
+    Cgroup,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Bind mount SRC:DST[:ro] (repeatable).
+    #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:ro]")]
+    volumes: Vec<String>,
+    /// Mount a fresh tmpfs at DST[:size=64m[,mode=1777]] (repeatable).
+    #[arg(long, value_name = "DST[:size=N]")]
+    tmpfs: Vec<String>,
+    /// Set an environment variable K=V (repeatable; the host's is never passed on).
+    #[arg(short = 'e', long = "env", value_name = "K=V")]
+    env: Vec<String>,
+    /// Working directory inside the sandbox.
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    workdir: Option<PathBuf>,
+    /// UID[:GID] inside the sandbox.
+    #[arg(short = 'u', long = "user", value_name = "UID[:GID]")]
+    user: Option<String>,
+    #[arg(long)]
+    hostname: Option<String>,
+    /// Make the root filesystem read-only (the host view always is).
+    #[arg(long)]
+    read_only: bool,
+    /// Use DIR as the root filesystem instead of the host view.
+    #[arg(long, value_name = "DIR")]
+    rootfs: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "none")]
+    network: NetworkArg,
+    /// Kill the whole sandbox after this long (e.g. 2s, 500ms, 1m).
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+    /// How ids map to the host.
+    #[arg(long = "id-map", value_enum, default_value = "auto")]
+    id_map: IdMapArg,
+    /// Share this namespace with the host instead of a new one (repeatable).
+    #[arg(long = "share", value_enum, value_name = "NS")]
+    share: Vec<NsArg>,
+    /// Write the outcome as JSON to FILE ('-' for stdout).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// The command and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
+    command: Vec<OsString>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Run(args) => run(args),
+        Cmd::Check { json } => {
+            let report = sandbox_core::probe::check();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).unwrap_or_default()
+                );
+            } else {
+                print!("{}", report.render_table());
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("sandbox: {msg}");
+    ExitCode::from(SETUP_FAILED)
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let config = match config_from_args(&args) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let sandbox = match Sandbox::from_config(config) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let forwarder = SignalForwarder::install();
+    let mut cmd = sandbox.command(&args.command[0]);
+    cmd.args(&args.command[1..]);
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.errno() {
+                Some(libc::ENOENT) if e.stage() == sandbox_core::Stage::Exec => 127,
+                Some(_) if e.stage() == sandbox_core::Stage::Exec => 126,
+                _ if e.kind() == sandbox_core::ErrorKind::NotFound
+                    && e.stage() == sandbox_core::Stage::Validate =>
+                {
+                    127
+                }
+                _ => SETUP_FAILED,
+            };
+            eprintln!("sandbox: {e}");
+            return ExitCode::from(code);
+        }
+    };
+    forwarder.forward_to(&child);
+    let outcome = match child.wait() {
+        Ok(o) => o,
+        Err(e) => return fail(e),
+    };
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&outcome).unwrap_or_default();
+        if path.as_os_str() == "-" {
+            println!("{json}");
+        } else if let Err(e) = std::fs::write(path, json + "\n") {
+            return fail(format!("--report {}: {e}", path.display()));
+        }
+    }
+    if outcome.timed_out {
+        eprintln!(
+            "sandbox: timed out after {}",
+            args.timeout.as_deref().unwrap_or("?")
+        );
+    }
+    ExitCode::from(outcome.shell_status().clamp(0, 255) as u8)
+}
+
+fn config_from_args(a: &RunArgs) -> Result<SandboxConfig, String> {
+    let mut c = SandboxConfig::default();
+    if let Some(dir) = &a.rootfs {
+        c.rootfs = RootFs::Dir(dir.clone());
+    }
+    c.read_only = a.read_only;
+    for v in &a.volumes {
+        c.mounts.push(parse_volume(v)?);
+    }
+    for t in &a.tmpfs {
+        c.mounts.push(parse_tmpfs(t)?);
+    }
+    for e in &a.env {
+        let (k, v) = e
+            .split_once('=')
+            .ok_or_else(|| format!("--env: '{e}' is not K=V; write e.g. -e FOO=bar"))?;
+        c.env.retain(|(ek, _)| ek != k);
+        c.env.push((k.to_string(), v.to_string()));
+    }
+    if let Some(w) = &a.workdir {
+        c.cwd = w.clone();
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = parse_user(u)?;
+        c.uid = uid;
+        c.gid = gid;
+    }
+    if let Some(h) = &a.hostname {
+        c.hostname = h.clone();
+    }
+    c.network = match a.network {
+        NetworkArg::None => Network::None,
+        NetworkArg::Host => Network::Host,
+    };
+    c.id_mapping = match a.id_map {
+        IdMapArg::Auto => IdMapping::Auto,
+        IdMapArg::Subordinate => IdMapping::Subordinate,
+        IdMapArg::HostRoot => IdMapping::HostRoot,
+    };
+    for ns in &a.share {
+        let flag = match ns {
+            NsArg::Mount => &mut c.namespaces.mount,
+            NsArg::Pid => &mut c.namespaces.pid,
+            NsArg::Ipc => &mut c.namespaces.ipc,
+            NsArg::Uts => &mut c.namespaces.uts,
+            NsArg::Net => &mut c.namespaces.net,
+            NsArg::Cgroup => &mut c.namespaces.cgroup,
+        };
+        *flag = false;
+    }
+    if let Some(t) = &a.timeout {
+        c.timeout = Some(parse_duration(t)?);
+    }
+    Ok(c)
+}
+
+fn parse_volume(v: &str) -> Result<Mount, String> {
+    let parts: Vec<&str> = v.split(':').collect();
+    let bad = || format!("--volume: '{v}' is not SRC:DST[:ro|rw]; write e.g. -v /data:/data:ro");
+    let (src, dst, readonly) = match parts.as_slice() {
+        [s, d] => (s, d, false),
+        [s, d, "ro"] => (s, d, true),
+        [s, d, "rw"] => (s, d, false),
+        _ => return Err(bad()),
+    };
+    if src.is_empty() || dst.is_empty() {
+        return Err(bad());
+    }
+    Ok(Mount::Bind {
+        source: PathBuf::from(src),
+        target: PathBuf::from(dst),
+        readonly,
+    })
+}
+
+fn parse_tmpfs(t: &str) -> Result<Mount, String> {
+    let (dst, opts) = t.split_once(':').unwrap_or((t, ""));
+    let (mut size, mut mode) = (None, None);
+    for opt in opts.split(',').filter(|o| !o.is_empty()) {
+        match opt.split_once('=') {
+            Some(("size", s)) => {
+                size = Some(parse_size("--tmpfs size", s).map_err(|e| e.to_string())?)
+            }
+            Some(("mode", m)) => {
+                mode =
+                    Some(u32::from_str_radix(m, 8).map_err(|_| {
+                        format!("--tmpfs mode: '{m}' is not an octal mode like 1777")
+                    })?)
+            }
+            _ => {
+                return Err(format!(
+                    "--tmpfs: unknown option '{opt}'; use size=64m or mode=1777"
+                ));
+            }
+        }
+    }
+    Ok(Mount::Tmpfs {
+        target: PathBuf::from(dst),
+        size,
+        mode,
+    })
+}
+
+fn parse_user(u: &str) -> Result<(u32, u32), String> {
+    let num = |s: &str| {
+        s.parse::<u32>().map_err(|_| {
+            format!("--user: '{s}' is not a numeric id; write UID[:GID], e.g. -u 1000:1000")
+        })
+    };
+    match u.split_once(':') {
+        Some((a, b)) => Ok((num(a)?, num(b)?)),
+        None => {
+            let id = num(u)?;
+            Ok((id, id))
+        }
+    }
+}
+
+/// `2s`, `500ms`, `1.5s`, `2m`, `1h`, or plain seconds.
+fn parse_duration(t: &str) -> Result<Duration, String> {
+    let bad = || format!("--timeout: '{t}' is not a duration; write e.g. 2s, 500ms or 1m");
+    let (num, unit) = match t.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&t[..i], &t[i..]),
+        None => (t, "s"),
+    };
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(bad()),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| bad())
+}
+
+/// Forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT received by the CLI to the
+/// sandbox's init, which passes them on to the workload.
+struct SignalForwarder {
+    set: nix::sys::signal::SigSet,
+}
+
+impl SignalForwarder {
+    fn install() -> SignalForwarder {
+        use nix::sys::signal::{SigSet, Signal};
+        let mut set = SigSet::empty();
+        for s in [
+            Signal::SIGINT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+            Signal::SIGQUIT,
+        ] {
+            set.add(s);
+        }
+        let _ = set.thread_block();
+        SignalForwarder { set }
+    }
+
+    fn forward_to(self, child: &sandbox_core::Child) {
+        use std::os::fd::AsFd;
+        let Ok(pidfd) = child.pidfd().as_fd().try_clone_to_owned() else {
+            return;
+        };
+        std::thread::spawn(move || {
+            use std::os::fd::AsRawFd;
+            while let Ok(sig) = self.set.wait() {
+                // SAFETY: pidfd_send_signal on an fd this thread owns.
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        pidfd.as_raw_fd(),
+                        sig as i32,
+                        0usize,
+                        0u32,
+                    )
+                };
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_volumes_tmpfs_users_and_durations() {
+        assert!(matches!(
+            parse_volume("/a:/b:ro"),
+            Ok(Mount::Bind { readonly: true, .. })
+        ));
+        assert!(parse_volume("/a").unwrap_err().contains("SRC:DST"));
+        assert!(matches!(
+            parse_tmpfs("/t:size=64m"),
+            Ok(Mount::Tmpfs {
+                size: Some(67108864),
+                ..
+            })
+        ));
+        assert!(
+            parse_tmpfs("/t:size=lots")
+                .unwrap_err()
+                .contains("--tmpfs size")
+        );
+        assert_eq!(parse_user("1000:100").unwrap(), (1000, 100));
+        assert!(parse_user("bob").unwrap_err().contains("--user"));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("soon").unwrap_err().contains("--timeout"));
+    }
+}

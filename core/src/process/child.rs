@@ -1,0 +1,304 @@
+//! The child side, from `clone` to `execve`. Everything here runs in a copy
+//! of a possibly multi-threaded host (Python, C++ pools) whose other threads
+//! may hold the allocator's locks: only syscalls on data prepared by the
+//! parent (`ChildPlan`), no allocation, no locks, no panics.
+//!
+//! Process shape: the cloned child builds the sandbox, becomes a tiny init
+//! (pid 1 of the new pid namespace), and clones the workload, which drops
+//! privileges and execs. Init reaps zombies, forwards SIGTERM/SIGINT/…,
+//! reports the workload's status on the lifeline socket and exits with it.
+//! When the lifeline reports the supervising *process* gone (all its copies
+//! of the socket closed), init kills the sandbox: unlike PR_SET_PDEATHSIG
+//! this does not fire when only the spawning thread exits.
+
+use super::sync::{FailureFrame, encode_status, step};
+use crate::mount::MountPlan;
+use crate::mount::rootfs;
+use crate::sys::{self, Errno};
+use std::ffi::{CString, c_char, c_int, c_void};
+use std::os::fd::RawFd;
+
+/// Fixed fd numbers in the child after `arrange_fds`.
+pub const SETUP_FD: RawFd = 3;
+pub const LIFELINE_FD: RawFd = 4;
+/// Exit code of init when the sandbox could not be set up.
+pub const SETUP_FAILED: c_int = 125;
+
+/// Everything the child needs, prepared by the parent before the clone.
+pub struct ChildPlan {
+    pub mount: Option<MountPlan>,
+    pub hostname: Option<CString>,
+    pub loopback: bool,
+    pub pid_namespace: bool,
+    /// Drop the caller's supplementary groups (allowed when not denied).
+    pub setgroups: bool,
+    /// Init runs as uid/gid 0 inside (when the map has a root).
+    pub init_as_root: bool,
+    pub uid: u32,
+    pub gid: u32,
+    pub last_cap: u32,
+    pub cwd: CString,
+    /// Candidate paths for the program, in PATH order (execvp semantics).
+    pub exec_paths: Vec<CString>,
+    pub argv: Vec<*const c_char>,
+    pub envp: Vec<*const c_char>,
+    /// Owners of the strings `argv`/`envp` point into.
+    pub _strings: Vec<CString>,
+    /// Parent fds to become 0, 1, 2, SETUP_FD, LIFELINE_FD.
+    pub fds: [RawFd; 5],
+    /// Stack for the workload clone (inside the child's copy of memory).
+    pub workload_stack: *mut u8,
+    pub workload_stack_len: usize,
+    /// Set by init for the workload: the signalfd to close.
+    pub signal_fd: RawFd,
+}
+
+fn report(step: u32, errno: Errno, index: u32) {
+    let frame = FailureFrame {
+        step,
+        errno: errno as i32,
+        index,
+    }
+    .encode();
+    let _ = sys::write_all(SETUP_FD, &frame);
+}
+
+fn die(step: u32, errno: Errno, index: u32) -> ! {
+    report(step, errno, index);
+    sys::exit_now(SETUP_FAILED)
+}
+
+/// Entry point of the cloned child.
+pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
+    // SAFETY: `arg` is the parent's `ChildPlan`, copied with the address
+    // space into this process and used by nobody else here.
+    let plan = unsafe { &mut *(arg as *mut ChildPlan) };
+    if let Err(e) = arrange_fds(&plan.fds) {
+        // No frame can be sent without the setup fd in place: exit only.
+        let _ = e;
+        sys::exit_now(SETUP_FAILED);
+    }
+    wait_for_parent();
+    build_sandbox(plan);
+    become_init(plan)
+}
+
+/// Moves the five fds to 0..=4 without clobbering, and closes everything
+/// else the host had open (no fd of the caller leaks in).
+fn arrange_fds(fds: &[RawFd; 5]) -> Result<(), Errno> {
+    let mut high = [-1; 5];
+    for (h, &fd) in high.iter_mut().zip(fds) {
+        *h = sys::dup_above(fd, 10)?;
+    }
+    for (target, &h) in high.iter().enumerate() {
+        sys::dup2(h, target as RawFd)?;
+    }
+    sys::close_range_from(5, false)
+}
+
+/// Blocks until the parent has written the id maps; exits if it is gone.
+fn wait_for_parent() {
+    let mut b = [0u8; 1];
+    match sys::read(LIFELINE_FD, &mut b) {
+        Ok(1) => {}
+        Ok(_) => sys::exit_now(SETUP_FAILED),
+        Err(e) => die(step::WAIT_PARENT, e, 0),
+    }
+}
+
+fn build_sandbox(plan: &mut ChildPlan) {
+    if let Some(mount) = plan.mount.as_mut()
+        && let Err(f) = rootfs::open_sources(mount)
+    {
+        die(step::MOUNT_BASE + f.what as u32, f.errno, f.index);
+    }
+    // From here on act as the sandbox's root: files we create must belong
+    // to an id mapped inside (a root caller's own uid 0 is not).
+    if plan.setgroups
+        && let Err(e) = sys::setgroups_empty()
+    {
+        die(step::SETGROUPS, e, 0);
+    }
+    if plan.init_as_root
+        && let Err(e) = sys::setresgid(0).and_then(|_| sys::setresuid(0))
+    {
+        die(step::INIT_IDS, e, 0);
+    }
+    if let Some(mount) = plan.mount.as_mut()
+        && let Err(f) = rootfs::assemble(mount)
+    {
+        die(step::MOUNT_BASE + f.what as u32, f.errno, f.index);
+    }
+    if let Some(name) = &plan.hostname
+        && let Err(e) = sys::sethostname(name)
+    {
+        die(step::HOSTNAME, e, 0);
+    }
+    if plan.loopback
+        && let Err(e) = sys::loopback_up()
+    {
+        die(step::LOOPBACK, e, 0);
+    }
+}
+
+const FORWARDED: &[c_int] = &[
+    libc::SIGCHLD,
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Starts the workload and supervises it as init; never returns.
+fn become_init(plan: &mut ChildPlan) -> c_int {
+    let sigfd = match sys::block_into_signalfd(FORWARDED) {
+        Ok(fd) => fd,
+        Err(e) => die(step::SIGNALS, e, 0),
+    };
+    plan.signal_fd = sigfd;
+    if !plan.pid_namespace {
+        let _ = sys::set_child_subreaper();
+    }
+    let mut unused = 0;
+    // SAFETY: the workload stack lies in this process's copy of the parent's
+    // mapping; `workload_main` runs only async-signal-safe code and exits.
+    let workload = unsafe {
+        sys::clone_with_stack(
+            workload_main,
+            plan.workload_stack,
+            plan.workload_stack_len,
+            libc::SIGCHLD,
+            (plan as *mut ChildPlan).cast(),
+            &mut unused,
+        )
+    };
+    let workload = match workload {
+        Ok(pid) => pid,
+        Err(e) => die(step::FORK, e, 0),
+    };
+    // Init keeps no copy of the setup pipe (EOF tells the parent "exec
+    // done") nor of the workload's stdio.
+    for fd in [SETUP_FD, 0, 1, 2] {
+        sys::close(fd);
+    }
+    init_loop(sigfd, workload, plan.pid_namespace)
+}
+
+fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
+    let kill_all = || {
+        if pid_namespace {
+            let _ = sys::kill(-1, libc::SIGKILL);
+        } else {
+            let _ = sys::kill(-workload, libc::SIGKILL);
+            let _ = sys::kill(workload, libc::SIGKILL);
+        }
+    };
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd: sigfd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: LIFELINE_FD,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        if sys::poll(&mut fds, -1).is_err() {
+            continue;
+        }
+        if fds[1].revents != 0 {
+            // The supervisor sends nothing after "go": any event is its death.
+            kill_all();
+            sys::exit_now(SETUP_FAILED);
+        }
+        if fds[0].revents == 0 {
+            continue;
+        }
+        let Ok(sig) = sys::read_signal(sigfd) else {
+            continue;
+        };
+        if sig != libc::SIGCHLD {
+            let _ = sys::kill(workload, sig);
+            continue;
+        }
+        while let Ok(Some((pid, status))) = sys::reap_any() {
+            if pid == workload {
+                let _ = sys::write_all(LIFELINE_FD, &encode_status(status));
+                if !pid_namespace {
+                    kill_all();
+                }
+                // Exiting as pid 1 tears the pid namespace down: no survivor.
+                sys::exit_now(0);
+            }
+        }
+    }
+}
+
+/// The workload: drop everything, then exec. Never returns.
+extern "C" fn workload_main(arg: *mut c_void) -> c_int {
+    // SAFETY: as in `child_main`; this is a fresh copy in the workload process.
+    let plan = unsafe { &*(arg as *const ChildPlan) };
+    let _ = sys::setsid();
+    sys::close(plan.signal_fd);
+    sys::close(LIFELINE_FD);
+    if let Err(e) = sys::reset_signals() {
+        die(step::SIGNALS, e, 0);
+    }
+    if let Err(e) = sys::chdir(&plan.cwd) {
+        die(step::CWD, e, 0);
+    }
+    drop_privileges(plan);
+    if let Err(e) = sys::close_range_from(3, true) {
+        die(step::CLOSE_FDS, e, 0);
+    }
+    exec(plan)
+}
+
+fn drop_privileges(plan: &ChildPlan) {
+    // Bounding set first: dropping it needs CAP_SETPCAP, gone after setuid.
+    if let Err(e) = sys::drop_all_capabilities(plan.last_cap) {
+        die(step::CAPS, e, 0);
+    }
+    if let Err(e) = sys::setresgid(plan.gid) {
+        die(step::SETGID, e, plan.gid);
+    }
+    if let Err(e) = sys::setresuid(plan.uid) {
+        die(step::SETUID, e, plan.uid);
+    }
+    if let Err(e) = sys::clear_capability_sets() {
+        die(step::CAPS, e, 1);
+    }
+    if let Err(e) = sys::set_no_new_privs() {
+        die(step::NO_NEW_PRIVS, e, 0);
+    }
+}
+
+/// execvp semantics over the prepared candidates: ENOENT/ENOTDIR move on,
+/// EACCES is remembered, anything else stops the search.
+fn exec(plan: &ChildPlan) -> ! {
+    let mut last = Errno::ENOENT;
+    let mut saw_eacces = false;
+    for path in &plan.exec_paths {
+        let e = sys::execve(path, plan.argv.as_ptr(), plan.envp.as_ptr());
+        match e {
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ELOOP | Errno::ENAMETOOLONG => {
+            }
+            Errno::EACCES => saw_eacces = true,
+            other => {
+                last = other;
+                break;
+            }
+        }
+    }
+    if saw_eacces && last == Errno::ENOENT {
+        last = Errno::EACCES;
+    }
+    report(step::EXEC, last, 0);
+    sys::exit_now(if last == Errno::ENOENT { 127 } else { 126 })
+}

@@ -1,0 +1,116 @@
+//! What happened: the outcome of a run, serializable for `--report`.
+
+use serde::Serialize;
+use std::time::Duration;
+
+/// CPU time of the sandbox's processes (all of them, reaped by init).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct CpuTime {
+    #[serde(serialize_with = "secs")]
+    pub user: Duration,
+    #[serde(serialize_with = "secs")]
+    pub system: Duration,
+}
+
+impl CpuTime {
+    pub fn total(&self) -> Duration {
+        self.user + self.system
+    }
+}
+
+/// How a run ended and what it used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Outcome {
+    /// Exit code, when the workload exited normally.
+    pub exit_code: Option<i32>,
+    /// Signal number, when the workload (or the sandbox) was killed.
+    pub signal: Option<i32>,
+    pub signal_name: Option<String>,
+    /// The wall-clock timeout killed the whole sandbox.
+    pub timed_out: bool,
+    #[serde(serialize_with = "secs")]
+    pub wall_time: Duration,
+    pub cpu_time: CpuTime,
+    /// Peak resident set of the largest process, from wait4 (bytes).
+    pub peak_rss_bytes: u64,
+    /// Captured output was cut at the output limit.
+    pub stdout_truncated: bool,
+    pub stderr_truncated: bool,
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out
+    }
+
+    /// Shell-style status: the exit code, 128+N for signal N, 124 for a timeout.
+    pub fn shell_status(&self) -> i32 {
+        if self.timed_out {
+            124
+        } else if let Some(c) = self.exit_code {
+            c
+        } else {
+            128 + self.signal.unwrap_or(0)
+        }
+    }
+
+    pub(crate) fn set_wait_status(&mut self, status: i32) {
+        if libc::WIFEXITED(status) {
+            self.exit_code = Some(libc::WEXITSTATUS(status));
+        } else if libc::WIFSIGNALED(status) {
+            self.set_signal(libc::WTERMSIG(status));
+        }
+    }
+
+    pub(crate) fn set_signal(&mut self, sig: i32) {
+        self.signal = Some(sig);
+        self.signal_name = nix::sys::signal::Signal::try_from(sig)
+            .ok()
+            .map(|s| s.as_str().to_string());
+    }
+
+    pub(crate) fn set_rusage(&mut self, r: &libc::rusage) {
+        let tv = |t: libc::timeval| {
+            Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000))
+        };
+        self.cpu_time = CpuTime {
+            user: tv(r.ru_utime),
+            system: tv(r.ru_stime),
+        };
+        self.peak_rss_bytes = (r.ru_maxrss as u64) * 1024;
+    }
+}
+
+/// The outcome plus captured output.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Output {
+    pub outcome: Outcome,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_status_follows_docker() {
+        let mut o = Outcome::default();
+        o.set_wait_status(3 << 8);
+        assert_eq!((o.exit_code, o.shell_status()), (Some(3), 3));
+        let mut o = Outcome::default();
+        o.set_wait_status(libc::SIGKILL);
+        assert_eq!((o.signal, o.shell_status()), (Some(9), 137));
+        assert_eq!(o.signal_name.as_deref(), Some("SIGKILL"));
+        let o = Outcome {
+            timed_out: true,
+            signal: Some(9),
+            ..Outcome::default()
+        };
+        assert_eq!(o.shell_status(), 124);
+    }
+}

@@ -1,0 +1,425 @@
+//! The parent side of a spawn: prepare everything as plain data, clone,
+//! write the id maps, release the child, and turn its failure frame (if
+//! any) into a rich error.
+
+use super::SpawnError;
+use super::child::{ChildPlan, child_main};
+use super::sync::{FAILURE_FRAME_LEN, FailureFrame};
+use crate::config::{DEFAULT_PATH, RootFs, SandboxConfig};
+use crate::error::Stage;
+use crate::mount::MountPlan;
+use crate::sys;
+use crate::userns::IdMapPlan;
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes of stack for the child and, separately, for the workload clone.
+const STACK_LEN: usize = 256 * 1024;
+
+/// Where one standard stream of the workload comes from or goes to.
+#[derive(Debug)]
+pub enum StdioSpec {
+    Inherit,
+    Null,
+    Piped,
+    Fd(OwnedFd),
+}
+
+/// What the parent holds after a successful spawn.
+pub struct Spawned {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub lifeline: OwnedFd,
+    pub stdin: Option<OwnedFd>,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+    pub idmap: IdMapPlan,
+}
+
+/// Ends of one stdio stream: what the child gets, and what the parent keeps.
+struct StreamEnds {
+    child: OwnedFd,
+    parent: Option<OwnedFd>,
+}
+
+fn io_err(what: &'static str) -> impl Fn(nix::errno::Errno) -> SpawnError {
+    move |e| SpawnError::Prepare {
+        what,
+        errno: e as i32,
+    }
+}
+
+fn stream(spec: StdioSpec, fd: RawFd, for_child_read: bool) -> Result<StreamEnds, SpawnError> {
+    match spec {
+        StdioSpec::Inherit => {
+            let dup = nix::unistd::dup(unsafe_borrow(fd))
+                .map_err(io_err("duplicating an inherited stdio fd"))?;
+            Ok(StreamEnds {
+                child: dup,
+                parent: None,
+            })
+        }
+        StdioSpec::Null => {
+            let f = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .map_err(|e| SpawnError::Prepare {
+                    what: "opening /dev/null",
+                    errno: e.raw_os_error().unwrap_or(0),
+                })?;
+            Ok(StreamEnds {
+                child: f.into(),
+                parent: None,
+            })
+        }
+        StdioSpec::Piped => {
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+                .map_err(io_err("creating a pipe"))?;
+            Ok(if for_child_read {
+                StreamEnds {
+                    child: r,
+                    parent: Some(w),
+                }
+            } else {
+                StreamEnds {
+                    child: w,
+                    parent: Some(r),
+                }
+            })
+        }
+        StdioSpec::Fd(fd) => Ok(StreamEnds {
+            child: fd,
+            parent: None,
+        }),
+    }
+}
+
+/// Borrows one of the process's standard fds for `dup`.
+fn unsafe_borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
+    // SAFETY: fds 0..=2 are the process's own standard streams and outlive
+    // the call; `dup` of a closed one fails cleanly with EBADF.
+    unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }
+}
+
+/// Spawns the sandbox for `argv` and returns once the workload has exec'd
+/// (or the setup failed).
+pub fn spawn(
+    config: &SandboxConfig,
+    argv: &[Vec<u8>],
+    extra_env: &[(String, String)],
+    stdio: [StdioSpec; 3],
+) -> Result<Spawned, crate::Error> {
+    let env = merged_env(config, extra_env);
+    let exec_paths = resolve_program(config, argv, &env)?;
+    let idmap = IdMapPlan::for_config(config)?;
+    let [sin, sout, serr] = stdio;
+    let stdin = stream(sin, 0, true)?;
+    let stdout = stream(sout, 1, false)?;
+    let stderr = stream(serr, 2, false)?;
+    let (setup_r, setup_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(io_err("creating the setup pipe"))?;
+    let (life_parent, life_child) = nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::SeqPacket,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(io_err("creating the lifeline socket"))?;
+
+    let mut plan = child_plan(config, argv, &env, exec_paths, &idmap)?;
+    plan.fds = [
+        stdin.child.as_raw_fd(),
+        stdout.child.as_raw_fd(),
+        stderr.child.as_raw_fd(),
+        setup_w.as_raw_fd(),
+        life_child.as_raw_fd(),
+    ];
+    let stack = sys::map_stack(2 * STACK_LEN).map_err(io_err("mapping the child stack"))?;
+    // SAFETY: the workload stack is the upper half of the same mapping; the
+    // child uses its own copy of it.
+    plan.workload_stack = unsafe { stack.add(STACK_LEN) };
+    plan.workload_stack_len = STACK_LEN;
+
+    let mut pidfd: i32 = -1;
+    // SAFETY: `stack` is a live mapping of 2*STACK_LEN bytes until unmapped
+    // below; the child gets a private copy of it and of `plan`; `child_main`
+    // runs only async-signal-safe code and exits without returning here.
+    let cloned = unsafe {
+        sys::clone_with_stack(
+            child_main,
+            stack,
+            STACK_LEN,
+            namespace_flags(config) | libc::CLONE_PIDFD,
+            (&mut plan as *mut ChildPlan).cast(),
+            &mut pidfd,
+        )
+    };
+    // SAFETY: the mapping came from map_stack and the parent no longer uses it.
+    unsafe { sys::unmap_stack(stack, 2 * STACK_LEN) };
+    let pid = cloned.map_err(|e| SpawnError::from_clone(e as i32))?;
+    // SAFETY: CLONE_PIDFD stored a fresh pidfd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    drop((setup_w, life_child, stdin.child, stdout.child, stderr.child));
+
+    let release = idmap.write(pid).map_err(crate::Error::from).and_then(|_| {
+        sys::write_all(life_parent.as_raw_fd(), b"G").map_err(|e| {
+            SpawnError::Prepare {
+                what: "releasing the child",
+                errno: e as i32,
+            }
+            .into()
+        })
+    });
+    let outcome = release.and_then(|_| read_setup_result(&setup_r, &plan));
+    if let Err(e) = outcome {
+        let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
+        let _ = sys::waitid_pidfd(pidfd.as_raw_fd(), false);
+        return Err(e);
+    }
+    Ok(Spawned {
+        pid,
+        pidfd,
+        lifeline: life_parent,
+        stdin: stdin.parent,
+        stdout: stdout.parent,
+        stderr: stderr.parent,
+        idmap,
+    })
+}
+
+/// Reads the setup pipe to EOF (exec happened) or a failure frame.
+fn read_setup_result(setup_r: &OwnedFd, plan: &ChildPlan) -> Result<(), crate::Error> {
+    let mut buf = [0u8; FAILURE_FRAME_LEN];
+    let mut got = 0;
+    while got < FAILURE_FRAME_LEN {
+        match sys::read(setup_r.as_raw_fd(), &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) => {
+                return Err(SpawnError::Prepare {
+                    what: "reading the setup pipe",
+                    errno: e as i32,
+                }
+                .into());
+            }
+        }
+    }
+    if got == 0 {
+        return Ok(());
+    }
+    let frame = FailureFrame::decode(&buf[..got]).unwrap_or(FailureFrame {
+        step: 0,
+        errno: 0,
+        index: 0,
+    });
+    Err(SpawnError::from_frame(frame, plan).into())
+}
+
+fn namespace_flags(config: &SandboxConfig) -> i32 {
+    let ns = &config.namespaces;
+    let mut flags = libc::CLONE_NEWUSER;
+    for (on, flag) in [
+        (ns.mount, libc::CLONE_NEWNS),
+        (ns.pid, libc::CLONE_NEWPID),
+        (ns.ipc, libc::CLONE_NEWIPC),
+        (ns.uts, libc::CLONE_NEWUTS),
+        (config.wants_net_namespace(), libc::CLONE_NEWNET),
+        (ns.cgroup, libc::CLONE_NEWCGROUP),
+    ] {
+        if on {
+            flags |= flag;
+        }
+    }
+    flags
+}
+
+/// The workload's environment: the config's, then the command's, PATH
+/// defaulted. Nothing of the host's.
+fn merged_env(config: &SandboxConfig, extra: &[(String, String)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = Vec::new();
+    for (k, v) in config.env.iter().chain(extra) {
+        env.retain(|(ek, _)| ek != k);
+        env.push((k.clone(), v.clone()));
+    }
+    if !env.iter().any(|(k, _)| k == "PATH") {
+        env.insert(0, ("PATH".into(), DEFAULT_PATH.into()));
+    }
+    if !env.iter().any(|(k, _)| k == "HOME") {
+        env.push((
+            "HOME".into(),
+            if config.uid == 0 {
+                "/root".into()
+            } else {
+                "/".into()
+            },
+        ));
+    }
+    env
+}
+
+/// The candidate paths for argv[0], as execvp would try them; fails early
+/// when the program certainly does not exist in the sandbox.
+fn resolve_program(
+    config: &SandboxConfig,
+    argv: &[Vec<u8>],
+    env: &[(String, String)],
+) -> Result<Vec<CString>, crate::Error> {
+    let program = argv
+        .first()
+        .ok_or(crate::config::ConfigError::EmptyCommand)?;
+    let nul = |field: &str| crate::config::ConfigError::NulByte {
+        field: field.into(),
+    };
+    if program.is_empty() {
+        return Err(crate::config::ConfigError::EmptyCommand.into());
+    }
+    if program.contains(&b'/') {
+        return Ok(vec![
+            CString::new(program.clone()).map_err(|_| nul("command"))?,
+        ]);
+    }
+    let path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or(DEFAULT_PATH);
+    let candidates: Vec<PathBuf> = path
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(std::ffi::OsStr::from_bytes(program)))
+        .collect();
+    let known: Vec<Option<bool>> = candidates
+        .iter()
+        .map(|c| exists_in_sandbox(config, c))
+        .collect();
+    if !known.is_empty() && known.iter().all(|k| *k == Some(false)) {
+        return Err(crate::config::ConfigError::CommandNotFound {
+            program: String::from_utf8_lossy(program).into_owned(),
+            path: path.to_string(),
+        }
+        .into());
+    }
+    candidates
+        .into_iter()
+        .map(|c| {
+            CString::new(c.into_os_string().into_encoded_bytes()).map_err(|_| nul("command").into())
+        })
+        .collect()
+}
+
+/// Whether `path` (a path inside the sandbox) names an existing file, as far
+/// as the parent can tell without entering it; `None` when it cannot.
+fn exists_in_sandbox(config: &SandboxConfig, path: &Path) -> Option<bool> {
+    use crate::config::Mount;
+    if !config.namespaces.mount {
+        return Some(path.exists());
+    }
+    for m in config.mounts.iter().rev() {
+        match m {
+            Mount::Bind { source, target, .. } => {
+                if let Ok(rest) = path.strip_prefix(target) {
+                    return Some(source.join(rest).exists());
+                }
+            }
+            Mount::Tmpfs { target, .. } => {
+                if path.starts_with(target) {
+                    return None;
+                }
+            }
+        }
+    }
+    match &config.rootfs {
+        RootFs::HostView => {
+            let top = path.components().nth(1)?;
+            let top = Path::new("/").join(top);
+            if crate::mount::plan::HOST_VIEW_DIRS
+                .iter()
+                .any(|d| Path::new(d) == top)
+            {
+                Some(path.exists())
+            } else {
+                None
+            }
+        }
+        RootFs::Dir(_) => None,
+    }
+}
+
+fn child_plan(
+    config: &SandboxConfig,
+    argv: &[Vec<u8>],
+    env: &[(String, String)],
+    exec_paths: Vec<CString>,
+    idmap: &IdMapPlan,
+) -> Result<ChildPlan, crate::Error> {
+    let nul = |field: &str| {
+        crate::Error::from(crate::config::ConfigError::NulByte {
+            field: field.into(),
+        })
+    };
+    let mut strings = Vec::with_capacity(argv.len() + env.len());
+    for a in argv {
+        strings.push(CString::new(a.clone()).map_err(|_| nul("args"))?);
+    }
+    for (k, v) in env {
+        strings.push(CString::new(format!("{k}={v}")).map_err(|_| nul("env"))?);
+    }
+    let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
+    let mut envp = ptrs.split_off(argv.len());
+    ptrs.push(std::ptr::null());
+    envp.push(std::ptr::null());
+    Ok(ChildPlan {
+        mount: config.namespaces.mount.then(|| MountPlan::build(config)),
+        hostname: config
+            .namespaces
+            .uts
+            .then(|| CString::new(config.hostname.clone()))
+            .transpose()
+            .map_err(|_| nul("hostname"))?,
+        loopback: config.wants_net_namespace(),
+        pid_namespace: config.namespaces.pid,
+        setgroups: idmap.setgroups_allowed(),
+        init_as_root: idmap.maps_inside_root(),
+        uid: config.uid,
+        gid: config.gid,
+        last_cap: last_capability(),
+        cwd: CString::new(config.cwd.as_os_str().as_bytes()).map_err(|_| nul("cwd"))?,
+        exec_paths,
+        argv: ptrs,
+        envp,
+        _strings: strings,
+        fds: [-1; 5],
+        workload_stack: std::ptr::null_mut(),
+        workload_stack_len: 0,
+        signal_fd: -1,
+    })
+}
+
+/// The highest capability number this kernel knows.
+fn last_capability() -> u32 {
+    static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    *LAST.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(63)
+    })
+}
+
+/// Stage of a raw child step, for errors.
+pub(crate) fn stage_of_step(step: u32) -> Stage {
+    use super::sync::step::*;
+    match step {
+        WAIT_PARENT => Stage::Idmap,
+        HOSTNAME => Stage::Hostname,
+        LOOPBACK => Stage::Network,
+        INIT_IDS | SETGROUPS | SETGID | SETUID => Stage::Credentials,
+        CAPS | NO_NEW_PRIVS => Stage::Capabilities,
+        EXEC | CWD | CLOSE_FDS | SETSID | SIGNALS | FORK | FDS => Stage::Exec,
+        s if s >= MOUNT_BASE => Stage::Mount,
+        _ => Stage::Clone,
+    }
+}
