@@ -338,9 +338,9 @@ pub fn setresuid(uid: u32) -> SysResult<()> {
     check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
 }
 
-/// Drops every capability: ambient, bounding (up to `last_cap`), then the
-/// effective/permitted/inheritable sets.
-pub fn drop_all_capabilities(last_cap: u32) -> SysResult<()> {
+/// Drops the ambient and bounding (up to `last_cap`) sets; the others are
+/// cleared after the id switch, which still needs CAP_SETUID/CAP_SETGID.
+pub fn drop_bounding_and_ambient(last_cap: u32) -> SysResult<()> {
     // SAFETY: prctl with integer arguments.
     check_int(unsafe {
         libc::prctl(
@@ -360,7 +360,7 @@ pub fn drop_all_capabilities(last_cap: u32) -> SysResult<()> {
             Err(e) => return Err(e),
         }
     }
-    clear_capability_sets()
+    Ok(())
 }
 
 pub fn clear_capability_sets() -> SysResult<()> {

@@ -262,7 +262,7 @@ extern "C" fn workload_main(arg: *mut c_void) -> c_int {
 
 fn drop_privileges(plan: &ChildPlan) {
     // Bounding set first: dropping it needs CAP_SETPCAP, gone after setuid.
-    if let Err(e) = sys::drop_all_capabilities(plan.last_cap) {
+    if let Err(e) = sys::drop_bounding_and_ambient(plan.last_cap) {
         die(step::CAPS, e, 0);
     }
     if let Err(e) = sys::setresgid(plan.gid) {
