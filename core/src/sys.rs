@@ -323,9 +323,13 @@ pub fn loopback_up() -> SysResult<()> {
     r.map(drop)
 }
 
+/// Raw syscall on purpose: glibc's setgroups() broadcasts to every thread
+/// it believes exists (`__nptl_setxid`) and deadlocks in a child cloned
+/// from a multi-threaded host.
 pub fn setgroups_empty() -> SysResult<()> {
     // SAFETY: a zero-length list with a null pointer is valid.
-    check_int(unsafe { libc::setgroups(0, std::ptr::null()) }).map(drop)
+    check(unsafe { libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) })
+        .map(drop)
 }
 
 pub fn setresgid(gid: u32) -> SysResult<()> {
