@@ -25,22 +25,13 @@ fn run_once(sb: &Sandbox) {
         .stderr(Stdio::Null)
         .status()
         .unwrap_or_else(|e| panic!("sandbox run of {PROGRAM} failed: {e}"));
-    assert_eq!(
-        outcome.exit_code,
-        Some(0),
-        "{PROGRAM} in the sandbox did not exit 0: {outcome:?}"
-    );
+    assert_eq!(outcome.exit_code, Some(0), "{PROGRAM} in the sandbox did not exit 0: {outcome:?}");
     black_box(outcome);
 }
 
 fn spawn(c: &mut Criterion) {
-    let default = Sandbox::builder()
-        .build()
-        .expect("default sandbox config builds");
-    let no_net = Sandbox::builder()
-        .net_namespace(false)
-        .build()
-        .expect("no-net sandbox config builds");
+    let default = Sandbox::builder().build().expect("default sandbox config builds");
+    let no_net = Sandbox::builder().net_namespace(false).build().expect("no-net sandbox config builds");
 
     // Fail fast, outside the timing loop, with a readable message if this
     // host cannot run sandboxes at all (e.g. unprivileged userns disabled).
@@ -48,10 +39,7 @@ fn spawn(c: &mut Criterion) {
     run_once(&no_net);
 
     let mut group = c.benchmark_group("spawn_to_exit");
-    group
-        .sample_size(30)
-        .warm_up_time(Duration::from_secs(2))
-        .measurement_time(Duration::from_secs(8));
+    group.sample_size(30).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(8));
     group.bench_function("true/default", |b| b.iter(|| run_once(&default)));
     group.bench_function("true/no_netns", |b| b.iter(|| run_once(&no_net)));
     group.finish();

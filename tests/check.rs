@@ -22,9 +22,7 @@ const NAMES: [&str; 10] = [
 ];
 
 fn feature<'a>(report: &'a Report, name: &str) -> &'a Feature {
-    report
-        .get(name)
-        .unwrap_or_else(|| panic!("no feature {name} in {report:#?}"))
+    report.get(name).unwrap_or_else(|| panic!("no feature {name} in {report:#?}"))
 }
 
 fn uname_release() -> String {
@@ -33,31 +31,18 @@ fn uname_release() -> String {
     // SAFETY: `u` is a valid, writable utsname.
     assert_eq!(unsafe { libc::uname(&mut u) }, 0);
     // SAFETY: uname NUL-terminates `release` within the array.
-    unsafe { CStr::from_ptr(u.release.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { CStr::from_ptr(u.release.as_ptr()) }.to_string_lossy().into_owned()
 }
 
 fn raw_landlock_abi() -> Option<i64> {
     // SAFETY: NULL attr, size 0 and LANDLOCK_CREATE_RULESET_VERSION (1) only
     // return the ABI number.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<libc::c_void>(),
-            0usize,
-            1u32,
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<libc::c_void>(), 0usize, 1u32) };
     (r > 0).then_some(r)
 }
 
 fn unshare_user_works() -> bool {
-    Command::new("unshare")
-        .args(["-U", "true"])
-        .status()
-        .expect("running unshare")
-        .success()
+    Command::new("unshare").args(["-U", "true"]).status().expect("running unshare").success()
 }
 
 /// Whether /proc/self/mountinfo has a cgroup (v1) mount at `dir`.
@@ -103,11 +88,7 @@ fn kernel_release_is_uname_release() {
         assert!(!kernel.available, "{kernel:?}");
     } else {
         // Only a seccomp filter hiding the new syscalls makes it unavailable.
-        assert_eq!(
-            kernel.available,
-            !kernel.detail.contains("ENOSYS"),
-            "{kernel:?}"
-        );
+        assert_eq!(kernel.available, !kernel.detail.contains("ENOSYS"), "{kernel:?}");
     }
 }
 
@@ -136,11 +117,7 @@ fn cgroup_v1_reported_iff_memory_hierarchy_mounted() {
     let cgroups = feature(&report, "cgroups");
     let versions = cgroups.value.as_deref().unwrap_or("");
     let v1 = versions.split('+').any(|v| v == "v1");
-    assert_eq!(
-        v1,
-        cgroup_v1_mounted_at("/sys/fs/cgroup/memory"),
-        "{cgroups:?}"
-    );
+    assert_eq!(v1, cgroup_v1_mounted_at("/sys/fs/cgroup/memory"), "{cgroups:?}");
     if v1 {
         assert!(cgroups.detail.contains("memory"), "{cgroups:?}");
     }
@@ -153,10 +130,7 @@ fn root_matches_euid() {
     let euid = unsafe { libc::geteuid() };
     let root = feature(&report, "root");
     assert_eq!(root.available, euid == 0);
-    assert_eq!(
-        root.value.as_deref(),
-        Some(if euid == 0 { "true" } else { "false" })
-    );
+    assert_eq!(root.value.as_deref(), Some(if euid == 0 { "true" } else { "false" }));
 }
 
 #[test]
@@ -164,28 +138,15 @@ fn probe_is_safe_from_many_threads() {
     let handles: Vec<_> = (0..4).map(|_| std::thread::spawn(probe::check)).collect();
     let reports: Vec<Report> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     for r in &reports[1..] {
-        for name in [
-            "user_namespaces",
-            "mount_namespace",
-            "overlay",
-            "namespaces",
-        ] {
-            assert_eq!(
-                feature(r, name).status,
-                feature(&reports[0], name).status,
-                "{name}"
-            );
+        for name in ["user_namespaces", "mount_namespace", "overlay", "namespaces"] {
+            assert_eq!(feature(r, name).status, feature(&reports[0], name).status, "{name}");
         }
     }
 }
 
 fn json_of(stdout: &[u8]) -> serde_json::Value {
-    serde_json::from_slice(stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}",
-            String::from_utf8_lossy(stdout).into_owned()
-        )
-    })
+    serde_json::from_slice(stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(stdout).into_owned()))
 }
 
 fn json_feature<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
@@ -205,37 +166,18 @@ fn cli_json_lists_the_features() {
         .expect("running sandbox check --json");
     assert!(out.status.success(), "{out:?}");
     let v = json_of(&out.stdout);
-    for name in [
-        "user_namespaces",
-        "kernel",
-        "landlock",
-        "cgroups",
-        "seccomp",
-        "subordinate_ids",
-    ] {
+    for name in ["user_namespaces", "kernel", "landlock", "cgroups", "seccomp", "subordinate_ids"] {
         let f = json_feature(&v, name);
         assert!(f["available"].is_boolean(), "{f}");
-        assert!(
-            ["ok", "warn", "missing"].contains(&f["status"].as_str().unwrap_or("")),
-            "{f}"
-        );
+        assert!(["ok", "warn", "missing"].contains(&f["status"].as_str().unwrap_or("")), "{f}");
     }
-    assert_eq!(
-        json_feature(&v, "kernel")["value"].as_str(),
-        Some(uname_release().as_str())
-    );
-    assert_eq!(
-        json_feature(&v, "user_namespaces")["available"].as_bool(),
-        Some(unshare_user_works())
-    );
+    assert_eq!(json_feature(&v, "kernel")["value"].as_str(), Some(uname_release().as_str()));
+    assert_eq!(json_feature(&v, "user_namespaces")["available"].as_bool(), Some(unshare_user_works()));
 }
 
 #[test]
 fn cli_table_names_every_feature() {
-    let out = Command::new(env!("CARGO_BIN_EXE_sandbox"))
-        .arg("check")
-        .output()
-        .expect("running sandbox check");
+    let out = Command::new(env!("CARGO_BIN_EXE_sandbox")).arg("check").output().expect("running sandbox check");
     assert!(out.status.success(), "{out:?}");
     let table = String::from_utf8(out.stdout).expect("utf-8 table");
     for name in NAMES {
@@ -244,10 +186,7 @@ fn cli_table_names_every_feature() {
             .find(|l| l.split_whitespace().next() == Some(name))
             .unwrap_or_else(|| panic!("no line for {name} in\n{table}"));
         let status = line.split_whitespace().nth(1);
-        assert!(
-            matches!(status, Some("ok" | "warn" | "missing")),
-            "bad status in {line:?}"
-        );
+        assert!(matches!(status, Some("ok" | "warn" | "missing")), "bad status in {line:?}");
     }
     for l in table.lines().filter(|l| l.trim_start().starts_with("fix:")) {
         assert!(l.starts_with(' '), "fix lines are indented: {l:?}");
@@ -259,14 +198,10 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new() -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("sandbox-check-{}-{nanos}", std::process::id()));
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!("sandbox-check-{}-{nanos}", std::process::id()));
         std::fs::create_dir(&dir).expect("creating a temp dir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod temp dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
         TempDir(dir)
     }
 
@@ -314,10 +249,7 @@ fn cli_as_nobody_sees_user_namespaces_and_no_root() {
         .status()
         .expect("running unshare as uid 65534")
         .success();
-    assert!(
-        unshare,
-        "this host should allow unprivileged user namespaces"
-    );
+    assert!(unshare, "this host should allow unprivileged user namespaces");
     let userns = json_feature(&v, "user_namespaces");
     assert_eq!(userns["available"], true, "{userns}");
     assert_eq!(userns["status"], "ok", "{userns}");

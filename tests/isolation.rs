@@ -8,17 +8,11 @@ use sandbox_core::{IdMapping, Network, Sandbox};
 use std::time::Duration;
 
 fn run(sb: &Sandbox, script: &str) -> sandbox_core::Output {
-    sb.command("sh")
-        .args(["-c", script])
-        .output()
-        .expect("sandbox run")
+    sb.command("sh").args(["-c", script]).output().expect("sandbox run")
 }
 
 fn default() -> Sandbox {
-    Sandbox::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
+    Sandbox::builder().timeout(Duration::from_secs(20)).build().unwrap()
 }
 
 fn host_uid() -> u32 {
@@ -58,23 +52,14 @@ fn root_callers_workload_runs_as_unprivileged_host_uid_unless_host_root_is_asked
         return;
     }
     let status_uid = |sb: &Sandbox| {
-        let out = run(
-            sb,
-            "grep -E '^Uid:' /proc/self/status; cat /proc/self/uid_map",
-        );
+        let out = run(sb, "grep -E '^Uid:' /proc/self/status; cat /proc/self/uid_map");
         text(&out.stdout)
     };
     // Inside, /proc/self/status shows inside ids; the map shows the host side.
     let s = status_uid(&default());
     assert!(!s.contains("0 0 4294967295"), "{s}");
-    let host_root = Sandbox::builder()
-        .id_mapping(IdMapping::HostRoot)
-        .build()
-        .unwrap();
-    assert!(
-        status_uid(&host_root).contains("0          0 4294967295"),
-        "host-root opt-in maps 0 to 0"
-    );
+    let host_root = Sandbox::builder().id_mapping(IdMapping::HostRoot).build().unwrap();
+    assert!(status_uid(&host_root).contains("0          0 4294967295"), "host-root opt-in maps 0 to 0");
     // And the host sees the workload as a non-root uid.
     let mut child = default().command("sleep").arg("5").spawn().unwrap();
     let init = child.id();
@@ -82,11 +67,7 @@ fn root_callers_workload_runs_as_unprivileged_host_uid_unless_host_root_is_asked
     let workload: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{workload}/status")).unwrap();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
-    let uids: Vec<u32> = uid_line
-        .split_whitespace()
-        .skip(1)
-        .map(|u| u.parse().unwrap())
-        .collect();
+    let uids: Vec<u32> = uid_line.split_whitespace().skip(1).map(|u| u.parse().unwrap()).collect();
     assert!(uids.iter().all(|&u| u >= 1 << 30), "host sees {uid_line}");
     child.kill().unwrap();
 }

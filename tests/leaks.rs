@@ -8,10 +8,7 @@ use sandbox_core::Sandbox;
 use std::time::Duration;
 
 fn quick() -> Sandbox {
-    Sandbox::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    Sandbox::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
 fn open_fds() -> usize {
@@ -19,22 +16,12 @@ fn open_fds() -> usize {
 }
 
 fn mount_count() -> usize {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .count()
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().count()
 }
 
 fn rss_kib() -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap();
-    s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .unwrap()
-        .split_whitespace()
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap()
+    s.lines().find(|l| l.starts_with("VmRSS:")).unwrap().split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 both! {

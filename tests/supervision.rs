@@ -8,10 +8,7 @@ use sandbox_core::{Sandbox, Stdio};
 use std::time::{Duration, Instant};
 
 fn quick() -> Sandbox {
-    Sandbox::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    Sandbox::builder().timeout(Duration::from_secs(30)).build().unwrap()
 }
 
 both! {
@@ -156,5 +153,17 @@ both! {
         for t in threads {
             t.join().expect("a spawning thread panicked");
         }
+    }
+}
+
+both! {
+    fn timed_out_runs_still_report_the_cpu_they_burned() {
+        // Init reaps what it kills; a bare pid-namespace teardown would
+        // autoreap them and lose their CPU time.
+        let sb = Sandbox::builder().timeout(Duration::from_millis(400)).build().unwrap();
+        let out = sb.command("sh").args(["-c", "(setsid sh -c 'while :; do :; done' &); while :; do :; done"]).output().unwrap();
+        assert!(out.outcome.timed_out);
+        assert_eq!(out.outcome.signal, Some(libc::SIGKILL));
+        assert!(out.outcome.cpu_time.total() > Duration::from_millis(200), "{:?}", out.outcome);
     }
 }

@@ -53,9 +53,7 @@ impl Sandbox {
     }
 
     pub(crate) fn from_validated(config: SandboxConfig) -> Sandbox {
-        Sandbox {
-            config: Arc::new(config),
-        }
+        Sandbox { config: Arc::new(config) }
     }
 
     pub fn config(&self) -> &SandboxConfig {
@@ -175,11 +173,7 @@ impl Command {
 
     /// Runs to the end with inherited streams.
     pub fn status(&mut self) -> Result<Outcome, Error> {
-        let stdin = if self.input.is_some() {
-            Stdio::Piped
-        } else {
-            Stdio::Inherit
-        };
+        let stdin = if self.input.is_some() { Stdio::Piped } else { Stdio::Inherit };
         let input = self.input.clone();
         let child = self.spawn_with([stdin, Stdio::Inherit, Stdio::Inherit])?;
         Ok(child.wait_with_output(input)?.outcome)
@@ -188,11 +182,7 @@ impl Command {
     /// Runs to the end capturing stdout and stderr (stdin is null unless
     /// `input` was given).
     pub fn output(&mut self) -> Result<Output, Error> {
-        let stdin = if self.input.is_some() {
-            Stdio::Piped
-        } else {
-            Stdio::Null
-        };
+        let stdin = if self.input.is_some() { Stdio::Piped } else { Stdio::Null };
         let input = self.input.clone();
         let child = self.spawn_with([stdin, Stdio::Piped, Stdio::Piped])?;
         child.wait_with_output(input)
@@ -207,11 +197,6 @@ impl Command {
         ];
         let started = Instant::now();
         let spawned = spawn(&self.config, &self.argv, &self.env, stdio)?;
-        Ok(Child::new(
-            spawned,
-            started,
-            self.config.timeout,
-            self.config.output_limit,
-        ))
+        Ok(Child::new(spawned, started, self.config.timeout, self.config.output_limit))
     }
 }

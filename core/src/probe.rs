@@ -71,14 +71,7 @@ pub struct Feature {
 
 impl Feature {
     fn new(name: &str, status: Status, detail: String) -> Feature {
-        Feature {
-            name: name.to_string(),
-            status,
-            available: status == Status::Ok,
-            value: None,
-            detail,
-            fix: None,
-        }
+        Feature { name: name.to_string(), status, available: status == Status::Ok, value: None, detail, fix: None }
     }
 
     fn value(mut self, value: impl Into<String>) -> Feature {
@@ -131,20 +124,10 @@ impl Report {
     /// One line per feature (`name  status  detail`), plus an indented
     /// `fix:` line where there is one.
     pub fn render_table(&self) -> String {
-        let width = self
-            .features
-            .iter()
-            .map(|f| f.name.len())
-            .max()
-            .unwrap_or(0);
+        let width = self.features.iter().map(|f| f.name.len()).max().unwrap_or(0);
         let mut out = String::new();
         for f in &self.features {
-            out.push_str(&format!(
-                "{:width$}  {:7}  {}\n",
-                f.name,
-                f.status.as_str(),
-                f.detail
-            ));
+            out.push_str(&format!("{:width$}  {:7}  {}\n", f.name, f.status.as_str(), f.detail));
             if let Some(fix) = &f.fix {
                 out.push_str(&format!("{:width$}  {:7}  fix: {fix}\n", "", ""));
             }
@@ -159,11 +142,7 @@ impl Report {
 fn kernel() -> Feature {
     let release = read_trimmed("/proc/sys/kernel/osrelease").unwrap_or_default();
     let version = parse_version(&release);
-    let absent: Vec<&str> = new_syscalls()
-        .into_iter()
-        .filter(|(_, present)| !present)
-        .map(|(name, _)| name)
-        .collect();
+    let absent: Vec<&str> = new_syscalls().into_iter().filter(|(_, present)| !present).map(|(name, _)| name).collect();
     let new_enough = version.is_some_and(|v| v >= MIN_KERNEL);
     let (min_major, min_minor) = MIN_KERNEL;
     let mut detail = match version {
@@ -179,10 +158,7 @@ fn kernel() -> Feature {
     let (status, fix) = if new_enough && absent.is_empty() {
         (Status::Ok, None)
     } else if !new_enough {
-        (
-            Status::Missing,
-            Some(format!("upgrade to Linux {min_major}.{min_minor} or newer")),
-        )
+        (Status::Missing, Some(format!("upgrade to Linux {min_major}.{min_minor} or newer")))
     } else {
         (
             Status::Missing,
@@ -193,9 +169,7 @@ fn kernel() -> Feature {
             ),
         )
     };
-    Feature::new("kernel", status, detail)
-        .value(release)
-        .fix(fix)
+    Feature::new("kernel", status, detail).value(release).fix(fix)
 }
 
 fn parse_version(release: &str) -> Option<(u32, u32)> {
@@ -224,10 +198,7 @@ fn new_syscalls() -> Vec<(&'static str, bool)> {
         ("move_mount", present(libc::SYS_move_mount, [-1, 0, -1, 0])),
         ("fsopen", present(libc::SYS_fsopen, [0, 0, 0, 0])),
         ("fsmount", present(libc::SYS_fsmount, [-1, 0, 0, 0])),
-        (
-            "mount_setattr",
-            present(libc::SYS_mount_setattr, [-1, 0, 0, 0]),
-        ),
+        ("mount_setattr", present(libc::SYS_mount_setattr, [-1, 0, 0, 0])),
         ("openat2", present(libc::SYS_openat2, [-1, 0, 0, 0])),
     ]
 }
@@ -280,44 +251,23 @@ const CAP_NAMES: [&str; 41] = [
 ];
 
 fn cap_name(bit: u32) -> String {
-    CAP_NAMES
-        .get(bit as usize)
-        .map_or_else(|| format!("cap_{bit}"), |n| format!("cap_{n}"))
+    CAP_NAMES.get(bit as usize).map_or_else(|| format!("cap_{bit}"), |n| format!("cap_{n}"))
 }
 
 fn root() -> Feature {
     let euid = nix::unistd::geteuid().as_raw();
     let status = proc_status();
-    let eff = status
-        .get("CapEff")
-        .and_then(|v| u64::from_str_radix(v, 16).ok())
-        .unwrap_or(0);
-    let last = read_trimmed("/proc/sys/kernel/cap_last_cap")
-        .and_then(|s| s.parse::<u32>().ok())
-        .unwrap_or(40)
-        .min(63);
+    let eff = status.get("CapEff").and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
+    let last = read_trimmed("/proc/sys/kernel/cap_last_cap").and_then(|s| s.parse::<u32>().ok()).unwrap_or(40).min(63);
     let all: Vec<u32> = (0..=last).collect();
-    let held: Vec<u32> = all
-        .iter()
-        .copied()
-        .filter(|b| eff & (1 << b) != 0)
-        .collect();
+    let held: Vec<u32> = all.iter().copied().filter(|b| eff & (1 << b) != 0).collect();
     let caps = if held.is_empty() {
         "no effective capabilities".to_string()
     } else if held.len() == all.len() {
         format!("all {} effective capabilities", all.len())
     } else if held.len() * 2 > all.len() {
-        let lacking: Vec<String> = all
-            .iter()
-            .filter(|b| !held.contains(b))
-            .map(|&b| cap_name(b))
-            .collect();
-        format!(
-            "{} of {} effective capabilities, without {}",
-            held.len(),
-            all.len(),
-            lacking.join(", ")
-        )
+        let lacking: Vec<String> = all.iter().filter(|b| !held.contains(b)).map(|&b| cap_name(b)).collect();
+        format!("{} of {} effective capabilities, without {}", held.len(), all.len(), lacking.join(", "))
     } else {
         let names: Vec<String> = held.iter().map(|&b| cap_name(b)).collect();
         format!("effective capabilities: {}", names.join(", "))
@@ -331,12 +281,11 @@ fn root() -> Feature {
     } else {
         format!("euid {euid}")
     };
-    let mut f = Feature::new(
-        "root",
-        Status::Ok,
-        format!("{who}; {caps} (CapEff {eff:016x})"),
-    )
-    .value(if euid == 0 { "true" } else { "false" });
+    let mut f = Feature::new("root", Status::Ok, format!("{who}; {caps} (CapEff {eff:016x})")).value(if euid == 0 {
+        "true"
+    } else {
+        "false"
+    });
     f.available = euid == 0;
     f
 }
@@ -409,10 +358,7 @@ fn user_namespaces() -> Feature {
     let mut fixes = sysctls.fixes(unprivileged());
     if fixes.is_empty() {
         fixes.push(match attempt {
-            Err(Failure {
-                errno: Errno::ENOSPC,
-                ..
-            }) => "the user namespace limit is reached: raise it, e.g. \
+            Err(Failure { errno: Errno::ENOSPC, .. }) => "the user namespace limit is reached: raise it, e.g. \
                    sysctl -w user.max_user_namespaces=15000"
                 .to_string(),
             _ => "a seccomp profile or LSM of the surrounding container refuses \
@@ -454,12 +400,8 @@ fn mount_and_overlay(userns_ok: bool) -> (Feature, Feature) {
                     .to_string(),
             );
         }
-        Feature::new(
-            "mount_namespace",
-            Status::Missing,
-            format!("user+mount namespace: {failure}"),
-        )
-        .fix(Some(fixes.join("; ")))
+        Feature::new("mount_namespace", Status::Missing, format!("user+mount namespace: {failure}"))
+            .fix(Some(fixes.join("; ")))
     };
     let overlay = match attempt {
         Ok(()) => Feature::new(
@@ -467,16 +409,12 @@ fn mount_and_overlay(userns_ok: bool) -> (Feature, Feature) {
             Status::Ok,
             "overlayfs (userxattr) mounts and takes writes inside a user namespace".to_string(),
         ),
-        Err(f) if !mount_ok => Feature::new(
-            "overlay",
-            Status::Warn,
-            format!("not tried: mounting in a user namespace failed ({f})"),
-        ),
+        Err(f) if !mount_ok => {
+            Feature::new("overlay", Status::Warn, format!("not tried: mounting in a user namespace failed ({f})"))
+        }
         Err(f) => {
             let fix = match (f.step, f.errno) {
-                (Step::OverlayOpen, Errno::ENODEV) => {
-                    "load the overlay module: modprobe overlay".to_string()
-                }
+                (Step::OverlayOpen, Errno::ENODEV) => "load the overlay module: modprobe overlay".to_string(),
                 (Step::Userxattr, _) | (Step::OverlayCreate, _) => {
                     "overlayfs in a user namespace needs Linux 5.11+ with userxattr; \
                      layered root filesystems are unavailable"
@@ -499,24 +437,13 @@ const OTHER_NAMESPACES: [(&str, c_int); 5] = [
 ];
 
 fn namespaces(userns_ok: bool) -> Feature {
-    let listed: Vec<&str> = OTHER_NAMESPACES
-        .iter()
-        .map(|(n, _)| *n)
-        .filter(|n| Path::new("/proc/self/ns").join(n).exists())
-        .collect();
+    let listed: Vec<&str> =
+        OTHER_NAMESPACES.iter().map(|(n, _)| *n).filter(|n| Path::new("/proc/self/ns").join(n).exists()).collect();
     let base = if userns_ok { libc::CLONE_NEWUSER } else { 0 };
     let all = OTHER_NAMESPACES.iter().fold(base, |acc, (_, f)| acc | f);
-    let with = if userns_ok {
-        " (in a user namespace)"
-    } else {
-        ""
-    };
+    let with = if userns_ok { " (in a user namespace)" } else { "" };
     if attempt(all, Task::Exit).is_ok() {
-        return Feature::new(
-            "namespaces",
-            Status::Ok,
-            format!("pid, net, ipc, uts, cgroup: all created{with}"),
-        );
+        return Feature::new("namespaces", Status::Ok, format!("pid, net, ipc, uts, cgroup: all created{with}"));
     }
     let mut made = Vec::new();
     let mut refused = Vec::new();
@@ -526,22 +453,13 @@ fn namespaces(userns_ok: bool) -> Feature {
             Err(e) => refused.push(format!("{name} ({})", e.errno)),
         }
     }
-    let status = if made.is_empty() {
-        Status::Missing
-    } else {
-        Status::Warn
-    };
+    let status = if made.is_empty() { Status::Missing } else { Status::Warn };
     let fix = if !userns_ok {
         "enable user namespaces (see user_namespaces)".to_string()
     } else {
-        let absent: Vec<&str> = OTHER_NAMESPACES
-            .iter()
-            .map(|(n, _)| *n)
-            .filter(|n| !listed.contains(n))
-            .collect();
+        let absent: Vec<&str> = OTHER_NAMESPACES.iter().map(|(n, _)| *n).filter(|n| !listed.contains(n)).collect();
         if absent.is_empty() {
-            "a seccomp profile or LSM refuses these namespaces; sandboxes that ask for them fail"
-                .to_string()
+            "a seccomp profile or LSM refuses these namespaces; sandboxes that ask for them fail".to_string()
         } else {
             format!(
                 "the kernel lacks {} namespaces (no /proc/self/ns entry); \
@@ -550,19 +468,11 @@ fn namespaces(userns_ok: bool) -> Feature {
             )
         }
     };
-    let made = if made.is_empty() {
-        "none".to_string()
-    } else {
-        made.join(", ")
-    };
+    let made = if made.is_empty() { "none".to_string() } else { made.join(", ") };
     Feature::new(
         "namespaces",
         status,
-        format!(
-            "created{with}: {made}; refused: {}; /proc/self/ns has: {}",
-            refused.join(", "),
-            listed.join(", ")
-        ),
+        format!("created{with}: {made}; refused: {}; /proc/self/ns has: {}", refused.join(", "), listed.join(", ")),
     )
     .fix(Some(fix))
 }
@@ -675,12 +585,7 @@ fn attempt(flags: c_int, task: Task) -> Result<(), Failure> {
     let (go_r, go_w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(failed(Step::Prepare))?;
     let (result_r, result_w) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK).map_err(failed(Step::Prepare))?;
-    let mut args = ChildArgs {
-        task,
-        go_r: go_r.as_raw_fd(),
-        go_w: go_w.as_raw_fd(),
-        result_w: result_w.as_raw_fd(),
-    };
+    let mut args = ChildArgs { task, go_r: go_r.as_raw_fd(), go_w: go_w.as_raw_fd(), result_w: result_w.as_raw_fd() };
     let stack = sys::map_stack(STACK_LEN).map_err(failed(Step::Prepare))?;
     let mut pidfd: c_int = -1;
     // SAFETY: `stack` is a live mapping of STACK_LEN bytes until unmapped
@@ -706,9 +611,9 @@ fn attempt(flags: c_int, task: Task) -> Result<(), Failure> {
 
     let released = match task {
         Task::Exit => Ok(()),
-        Task::MountOverlay => write_id_map(pid)
-            .and_then(|_| sys::write_all(go_w.as_raw_fd(), b"G"))
-            .map_err(failed(Step::IdMap)),
+        Task::MountOverlay => {
+            write_id_map(pid).and_then(|_| sys::write_all(go_w.as_raw_fd(), b"G")).map_err(failed(Step::IdMap))
+        }
     };
     drop(go_w);
     if released.is_err() {
@@ -721,27 +626,17 @@ fn attempt(flags: c_int, task: Task) -> Result<(), Failure> {
     let reaped = sys::waitid_pidfd(pidfd.as_raw_fd(), false).map_err(failed(Step::Wait))?;
     released?;
     if timed_out {
-        return Err(Failure {
-            step: Step::Timeout,
-            errno: Errno::ETIMEDOUT,
-        });
+        return Err(Failure { step: Step::Timeout, errno: Errno::ETIMEDOUT });
     }
     match reaped {
         Some(r) if r.code == libc::CLD_EXITED && r.status == 0 => Ok(()),
-        _ => Err(read_frame(&result_r).unwrap_or(Failure {
-            step: Step::Killed,
-            errno: Errno::UnknownErrno,
-        })),
+        _ => Err(read_frame(&result_r).unwrap_or(Failure { step: Step::Killed, errno: Errno::UnknownErrno })),
     }
 }
 
 /// Waits until the pidfd reports the child's exit; false on timeout.
 fn wait_readable(fd: RawFd, timeout_ms: c_int) -> bool {
-    let mut fds = [libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }];
+    let mut fds = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
     loop {
         match sys::poll(&mut fds, timeout_ms) {
             Ok(n) => return n > 0,
@@ -850,17 +745,12 @@ fn fsconfig_flag(fd: RawFd, key: &CStr) -> Result<(), Errno> {
 
 fn subordinate_ids() -> Feature {
     let euid = nix::unistd::geteuid().as_raw();
-    let user = nix::unistd::User::from_uid(euid.into())
-        .ok()
-        .flatten()
-        .map(|u| u.name);
+    let user = nix::unistd::User::from_uid(euid.into()).ok().flatten().map(|u| u.name);
     let name = user.clone().unwrap_or_else(|| euid.to_string());
     let sub = |file: &str| subordinate_entry(file, user.as_deref(), euid);
     let (subuid, subgid) = (sub("/etc/subuid"), sub("/etc/subgid"));
-    let helpers: Vec<(&str, Option<PathBuf>)> = ["newuidmap", "newgidmap"]
-        .into_iter()
-        .map(|t| (t, find_on_path(t)))
-        .collect();
+    let helpers: Vec<(&str, Option<PathBuf>)> =
+        ["newuidmap", "newgidmap"].into_iter().map(|t| (t, find_on_path(t))).collect();
     let no_new_privs = proc_status().get("NoNewPrivs").map(String::as_str) == Some("1");
 
     let mut parts = Vec::new();
@@ -882,11 +772,7 @@ fn subordinate_ids() -> Feature {
                 if how.is_none() {
                     helpers_ok = false;
                 }
-                format!(
-                    "{} ({})",
-                    p.display(),
-                    how.unwrap_or("neither setuid nor file capabilities")
-                )
+                format!("{} ({})", p.display(), how.unwrap_or("neither setuid nor file capabilities"))
             }
         });
     }
@@ -905,9 +791,7 @@ fn subordinate_ids() -> Feature {
         fixes.push("apt-get install uidmap".to_string());
     }
     if !entries_ok {
-        fixes.push(format!(
-            "usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {name}"
-        ));
+        fixes.push(format!("usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {name}"));
     }
     let mut detail = parts.join("; ");
     if !available {
@@ -939,9 +823,7 @@ fn find_on_path(tool: &str) -> Option<PathBuf> {
         .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
     std::env::split_paths(&path)
         .map(|dir| dir.join(tool))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 /// How a newuidmap-style helper gets its privilege, if it does.
@@ -950,18 +832,10 @@ fn helper_privilege(path: &Path) -> Option<&'static str> {
     if meta.permissions().mode() & 0o4000 != 0 && std::os::unix::fs::MetadataExt::uid(&meta) == 0 {
         return Some("setuid root");
     }
-    let c_path =
-        std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).ok()?;
+    let c_path = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())).ok()?;
     // SAFETY: valid C strings; a NULL buffer with size 0 only asks for the
     // attribute's size.
-    let r = unsafe {
-        libc::getxattr(
-            c_path.as_ptr(),
-            c"security.capability".as_ptr(),
-            std::ptr::null_mut(),
-            0,
-        )
-    };
+    let r = unsafe { libc::getxattr(c_path.as_ptr(), c"security.capability".as_ptr(), std::ptr::null_mut(), 0) };
     (r > 0).then_some("file capabilities")
 }
 
@@ -1000,9 +874,7 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let oct = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        let oct = b.get(i + 1..i + 4).filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
         match (b[i], oct) {
             (b'\\', Some(d)) => {
                 out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
@@ -1042,11 +914,7 @@ fn own_cgroups() -> Vec<(Vec<String>, String)> {
         .filter_map(|l| {
             let mut f = l.splitn(3, ':');
             let (_, ctl, path) = (f.next()?, f.next()?, f.next()?);
-            let ctl = ctl
-                .split(',')
-                .filter(|c| !c.is_empty())
-                .map(String::from)
-                .collect();
+            let ctl = ctl.split(',').filter(|c| !c.is_empty()).map(String::from).collect();
             Some((ctl, path.to_string()))
         })
         .collect()
@@ -1054,11 +922,7 @@ fn own_cgroups() -> Vec<(Vec<String>, String)> {
 
 /// The caller's cgroup directory under mount `m` for a /proc/self/cgroup path.
 fn own_dir(m: &MountLine, path: &str) -> PathBuf {
-    let rel = if m.root == "/" {
-        path
-    } else {
-        path.strip_prefix(m.root.as_str()).unwrap_or(path)
-    };
+    let rel = if m.root == "/" { path } else { path.strip_prefix(m.root.as_str()).unwrap_or(path) };
     match rel.trim_start_matches('/') {
         "" => m.mount_point.clone(),
         rel => m.mount_point.join(rel),
@@ -1125,10 +989,7 @@ fn cgroups() -> Feature {
             many => many.join(", "),
         };
         parts.push(format!("v2 ({ctl_text}) at {}", m.mount_point.display()));
-        let path = own
-            .iter()
-            .find(|(c, _)| c.is_empty())
-            .map_or("/", |(_, p)| p.as_str());
+        let path = own.iter().find(|(c, _)| c.is_empty()).map_or("/", |(_, p)| p.as_str());
         let dir = own_dir(m, path);
         let own_ctl = read_trimmed(dir.join("cgroup.controllers")).unwrap_or_default();
         if writable(&dir) && !m.options.split(',').any(|o| o == "ro") {
@@ -1140,11 +1001,7 @@ fn cgroups() -> Feature {
             writable_places.push(format!(
                 "v2 {} ({})",
                 dir.display(),
-                if own_ctl.is_empty() {
-                    "no controllers"
-                } else {
-                    own_ctl.as_str()
-                }
+                if own_ctl.is_empty() { "no controllers" } else { own_ctl.as_str() }
             ));
         } else {
             v2_note = Some(format!("own v2 cgroup {} not writable", dir.display()));
@@ -1166,10 +1023,7 @@ fn cgroups() -> Feature {
     if writable_places.is_empty() {
         detail.push_str("; can create cgroups: nowhere");
     } else {
-        detail.push_str(&format!(
-            "; can create cgroups in: {}",
-            writable_places.join("; ")
-        ));
+        detail.push_str(&format!("; can create cgroups in: {}", writable_places.join("; ")));
     }
     if let Some(n) = v2_note {
         detail.push_str(&format!("; {n}"));
@@ -1180,15 +1034,8 @@ fn cgroups() -> Feature {
     if enforceable {
         return Feature::new("cgroups", Status::Ok, detail).value(value);
     }
-    let lacking: Vec<&str> = limits
-        .iter()
-        .copied()
-        .filter(|c| !usable.iter().any(|u| u == c))
-        .collect();
-    detail.push_str(&format!(
-        "; no usable {} controller: limits fall back to rlimits",
-        lacking.join("/")
-    ));
+    let lacking: Vec<&str> = limits.iter().copied().filter(|c| !usable.iter().any(|u| u == c)).collect();
+    detail.push_str(&format!("; no usable {} controller: limits fall back to rlimits", lacking.join("/")));
     let fix = if v2.is_some() && v1_names.is_empty() {
         "start under a delegated cgroup, e.g. \
          `systemd-run --user --scope -p Delegate=yes sandbox ...`, \
@@ -1200,9 +1047,7 @@ fn cgroups() -> Feature {
         "cgroup v1 is not delegated to unprivileged users: run as root, or boot with \
          systemd.unified_cgroup_hierarchy=1 for cgroup v2 delegation"
     };
-    let mut f = Feature::new("cgroups", Status::Warn, detail)
-        .value(value)
-        .fix(Some(fix.to_string()));
+    let mut f = Feature::new("cgroups", Status::Warn, detail).value(value).fix(Some(fix.to_string()));
     f.available = false;
     f
 }
@@ -1222,26 +1067,19 @@ fn seccomp() -> Feature {
         _ => String::new(),
     };
     match actions {
-        Some(list) if list.split_whitespace().any(|a| a == "errno") => Feature::new(
-            "seccomp",
-            Status::Ok,
-            format!("filter actions: {list}{current}"),
-        )
-        .value(list),
-        Some(list) => Feature::new(
-            "seccomp",
-            Status::Warn,
-            format!("filter actions lack errno: {list}{current}"),
-        )
-        .value(list),
+        Some(list) if list.split_whitespace().any(|a| a == "errno") => {
+            Feature::new("seccomp", Status::Ok, format!("filter actions: {list}{current}")).value(list)
+        }
+        Some(list) => {
+            Feature::new("seccomp", Status::Warn, format!("filter actions lack errno: {list}{current}")).value(list)
+        }
         None if mode.is_some() => Feature::new(
             "seccomp",
             Status::Warn,
             format!("seccomp present but no /proc/sys/kernel/seccomp/actions_avail{current}"),
         ),
-        None => Feature::new("seccomp", Status::Missing, "no seccomp support".to_string()).fix(
-            Some("use a kernel built with CONFIG_SECCOMP_FILTER".to_string()),
-        ),
+        None => Feature::new("seccomp", Status::Missing, "no seccomp support".to_string())
+            .fix(Some("use a kernel built with CONFIG_SECCOMP_FILTER".to_string())),
     }
 }
 
@@ -1263,27 +1101,19 @@ fn landlock() -> Feature {
     }
     let errno = Errno::last();
     let fix = match errno {
-        Errno::EOPNOTSUPP => {
-            "Landlock is built in but off: add landlock to the lsm= boot parameter"
-        }
+        Errno::EOPNOTSUPP => "Landlock is built in but off: add landlock to the lsm= boot parameter",
         Errno::ENOSYS => "use a kernel built with CONFIG_SECURITY_LANDLOCK (5.13+)",
         _ => "a seccomp filter of the surrounding container may hide landlock_create_ruleset",
     };
-    Feature::new(
-        "landlock",
-        Status::Warn,
-        format!("unavailable ({errno}); sandboxes run without Landlock"),
-    )
-    .fix(Some(fix.to_string()))
+    Feature::new("landlock", Status::Warn, format!("unavailable ({errno}); sandboxes run without Landlock"))
+        .fix(Some(fix.to_string()))
 }
 
 // ---------------------------------------------------------------------------
 // helpers
 
 fn read_trimmed(path: impl AsRef<Path>) -> Option<String> {
-    std::fs::read_to_string(path)
-        .ok()
-        .map(|s| s.trim().to_string())
+    std::fs::read_to_string(path).ok().map(|s| s.trim().to_string())
 }
 
 /// `Key: value` pairs of /proc/self/status.

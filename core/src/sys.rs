@@ -105,25 +105,13 @@ pub fn move_mount_to_path(from: RawFd, to: &CStr) -> SysResult<()> {
     let empty = c"";
     // SAFETY: both paths are valid C strings for the duration of the call.
     let r = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            from,
-            empty.as_ptr(),
-            libc::AT_FDCWD,
-            to.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
-        )
+        libc::syscall(libc::SYS_move_mount, from, empty.as_ptr(), libc::AT_FDCWD, to.as_ptr(), MOVE_MOUNT_F_EMPTY_PATH)
     };
     check(r).map(drop)
 }
 
 pub fn mount_setattr(fd: RawFd, recursive: bool, attr_set: u64) -> SysResult<()> {
-    let attr = MountAttr {
-        attr_set,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
+    let attr = MountAttr { attr_set, attr_clr: 0, propagation: 0, userns_fd: 0 };
     let flags = libc::AT_EMPTY_PATH as c_uint | if recursive { AT_RECURSIVE } else { 0 };
     // SAFETY: `attr` lives on the stack for the call and its size is passed.
     let r = unsafe {
@@ -147,16 +135,7 @@ pub fn fsopen(fstype: &CStr) -> SysResult<RawFd> {
 
 pub fn fsconfig_string(fd: RawFd, key: &CStr, value: &CStr) -> SysResult<()> {
     // SAFETY: key and value are valid C strings.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_fsconfig,
-            fd,
-            FSCONFIG_SET_STRING,
-            key.as_ptr(),
-            value.as_ptr(),
-            0,
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_fsconfig, fd, FSCONFIG_SET_STRING, key.as_ptr(), value.as_ptr(), 0) };
     check(r).map(drop)
 }
 
@@ -221,11 +200,7 @@ pub fn close(fd: RawFd) {
 }
 
 pub fn close_range_from(first: c_uint, cloexec_only: bool) -> SysResult<()> {
-    let flags = if cloexec_only {
-        libc::CLOSE_RANGE_CLOEXEC
-    } else {
-        0
-    };
+    let flags = if cloexec_only { libc::CLOSE_RANGE_CLOEXEC } else { 0 };
     // SAFETY: plain integer arguments.
     let r = unsafe { libc::syscall(libc::SYS_close_range, first, c_uint::MAX, flags) };
     check(r).map(drop)
@@ -249,9 +224,7 @@ pub fn set_cloexec(fd: RawFd) -> SysResult<()> {
 pub fn write_all(fd: RawFd, mut buf: &[u8]) -> SysResult<()> {
     while !buf.is_empty() {
         // SAFETY: `buf` is a valid slice for its length.
-        let n = retry(|| {
-            check(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) as libc::c_long })
-        })?;
+        let n = retry(|| check(unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) as libc::c_long }))?;
         buf = buf.get(n as usize..).unwrap_or(&[]);
     }
     Ok(())
@@ -259,8 +232,7 @@ pub fn write_all(fd: RawFd, mut buf: &[u8]) -> SysResult<()> {
 
 pub fn read(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
     // SAFETY: `buf` is a valid mutable slice for its length.
-    retry(|| check(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) as libc::c_long }))
-        .map(|n| n as usize)
+    retry(|| check(unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) as libc::c_long })).map(|n| n as usize)
 }
 
 pub fn fchdir(fd: RawFd) -> SysResult<()> {
@@ -308,9 +280,7 @@ pub fn sethostname(name: &CStr) -> SysResult<()> {
 /// `--network none` sandbox still has a working 127.0.0.1.
 pub fn loopback_up() -> SysResult<()> {
     // SAFETY: plain integer arguments.
-    let sock = check_int(unsafe {
-        libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0)
-    })?;
+    let sock = check_int(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
     // SAFETY: ifreq is plain old data; all-zero is a valid value.
     let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
     for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
@@ -328,8 +298,7 @@ pub fn loopback_up() -> SysResult<()> {
 /// from a multi-threaded host.
 pub fn setgroups_empty() -> SysResult<()> {
     // SAFETY: a zero-length list with a null pointer is valid.
-    check(unsafe { libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) })
-        .map(drop)
+    check(unsafe { libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<libc::gid_t>()) }).map(drop)
 }
 
 pub fn setresgid(gid: u32) -> SysResult<()> {
@@ -346,20 +315,10 @@ pub fn setresuid(uid: u32) -> SysResult<()> {
 /// cleared after the id switch, which still needs CAP_SETUID/CAP_SETGID.
 pub fn drop_bounding_and_ambient(last_cap: u32) -> SysResult<()> {
     // SAFETY: prctl with integer arguments.
-    check_int(unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        )
-    })?;
+    check_int(unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) })?;
     for cap in 0..=last_cap {
         // SAFETY: prctl with integer arguments.
-        match check_int(unsafe {
-            libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0)
-        }) {
+        match check_int(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) }) {
             Ok(_) | Err(Errno::EINVAL) => {}
             Err(e) => return Err(e),
         }
@@ -368,14 +327,10 @@ pub fn drop_bounding_and_ambient(last_cap: u32) -> SysResult<()> {
 }
 
 pub fn clear_capability_sets() -> SysResult<()> {
-    let header = CapHeader {
-        version: LINUX_CAPABILITY_VERSION_3,
-        pid: 0,
-    };
+    let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
     let data = [CapData::default(); 2];
     // SAFETY: header and two data entries as _LINUX_CAPABILITY_VERSION_3 requires.
-    check(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) })
-        .map(drop)
+    check(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) }).map(drop)
 }
 
 pub fn set_no_new_privs() -> SysResult<()> {
@@ -416,12 +371,7 @@ pub fn unblock_all_signals() -> SysResult<()> {
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
-        check_int(libc::sigprocmask(
-            libc::SIG_SETMASK,
-            &set,
-            std::ptr::null_mut(),
-        ))
-        .map(drop)
+        check_int(libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut())).map(drop)
     }
 }
 
@@ -434,11 +384,7 @@ pub fn block_into_signalfd(signals: &[c_int]) -> SysResult<RawFd> {
         for &s in signals {
             libc::sigaddset(&mut set, s);
         }
-        check_int(libc::sigprocmask(
-            libc::SIG_BLOCK,
-            &set,
-            std::ptr::null_mut(),
-        ))?;
+        check_int(libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()))?;
         check_int(libc::signalfd(-1, &set, libc::SFD_CLOEXEC))
     }
 }
@@ -470,17 +416,20 @@ pub fn reap_any() -> SysResult<Option<(libc::pid_t, c_int)>> {
     Ok(if pid == 0 { None } else { Some((pid, status)) })
 }
 
-pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> SysResult<usize> {
-    // SAFETY: `fds` is a valid mutable slice of pollfd.
-    check_int(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) })
-        .map(|n| n as usize)
+/// Reaps any one child, blocking; `ECHILD` when none is left.
+pub fn reap_blocking() -> SysResult<(libc::pid_t, c_int)> {
+    let mut status = 0;
+    // SAFETY: `status` is a valid out pointer.
+    let pid = retry(|| check_int(unsafe { libc::waitpid(-1, &mut status, libc::__WALL) }))?;
+    Ok((pid, status))
 }
 
-pub fn execve(
-    path: &CStr,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-) -> Errno {
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> SysResult<usize> {
+    // SAFETY: `fds` is a valid mutable slice of pollfd.
+    check_int(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }).map(|n| n as usize)
+}
+
+pub fn execve(path: &CStr, argv: *const *const libc::c_char, envp: *const *const libc::c_char) -> Errno {
     // SAFETY: the caller passes NULL-terminated arrays of valid C strings.
     unsafe { libc::execve(path.as_ptr(), argv, envp) };
     Errno::last()
@@ -507,15 +456,7 @@ pub unsafe fn clone_with_stack(
     pidfd: &mut c_int,
 ) -> SysResult<libc::pid_t> {
     // SAFETY: the caller guarantees the stack; the stack grows down so its top is passed.
-    let pid = unsafe {
-        libc::clone(
-            f,
-            stack.add(stack_len).cast(),
-            flags,
-            arg,
-            pidfd as *mut c_int,
-        )
-    };
+    let pid = unsafe { libc::clone(f, stack.add(stack_len).cast(), flags, arg, pidfd as *mut c_int) };
     check_int(pid)
 }
 
@@ -533,11 +474,7 @@ pub fn map_stack(len: usize) -> SysResult<*mut u8> {
             0,
         )
     };
-    if p == libc::MAP_FAILED {
-        Err(Errno::last())
-    } else {
-        Ok(p.cast())
-    }
+    if p == libc::MAP_FAILED { Err(Errno::last()) } else { Ok(p.cast()) }
 }
 
 /// # Safety
@@ -549,15 +486,7 @@ pub unsafe fn unmap_stack(p: *mut u8, len: usize) {
 
 pub fn pidfd_send_signal(pidfd: RawFd, sig: c_int) -> SysResult<()> {
     // SAFETY: null siginfo is allowed; integers otherwise.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd,
-            sig,
-            std::ptr::null::<c_void>(),
-            0,
-        )
-    };
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd, sig, std::ptr::null::<c_void>(), 0) };
     check(r).map(drop)
 }
 
@@ -595,9 +524,5 @@ pub fn waitid_pidfd(pidfd: RawFd, nohang: bool) -> SysResult<Option<Reaped>> {
     if pid == 0 {
         return Ok(None);
     }
-    Ok(Some(Reaped {
-        code: info.si_code,
-        status,
-        rusage,
-    }))
+    Ok(Some(Reaped { code: info.si_code, status, rusage }))
 }

@@ -25,11 +25,7 @@ const SLOT_DIR: &str = "/run/sandbox/idmap";
 #[non_exhaustive]
 pub enum IdMapError {
     #[error("uid/gid {id} is not mapped inside the sandbox ({why}); {fix}")]
-    Unmapped {
-        id: u32,
-        why: &'static str,
-        fix: &'static str,
-    },
+    Unmapped { id: u32, why: &'static str, fix: &'static str },
     #[error(
         "no subordinate {kind} range for user '{user}' in /etc/sub{kind}; add one, e.g. `usermod --add-sub{kind}s 100000-165535 {user}`, or drop the subordinate id mapping"
     )]
@@ -39,19 +35,10 @@ pub enum IdMapError {
     )]
     HelperMissing { tool: &'static str },
     #[error("{tool} failed ({status}): {stderr}")]
-    HelperFailed {
-        tool: &'static str,
-        status: String,
-        stderr: String,
-    },
+    HelperFailed { tool: &'static str, status: String, stderr: String },
     #[error("writing {path}: {source}; user namespaces may be restricted (check `sandbox check`)")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "no free id range for a root-owned sandbox under {SLOT_DIR} ({source}); too many sandboxes at once?"
-    )]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("no free id range for a root-owned sandbox under {SLOT_DIR} ({source}); too many sandboxes at once?")]
     NoSlot { source: std::io::Error },
 }
 
@@ -59,21 +46,15 @@ impl IdMapError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             IdMapError::Unmapped { .. } => ErrorKind::InvalidConfig,
-            IdMapError::NoSubordinateRange { .. } | IdMapError::HelperMissing { .. } => {
-                ErrorKind::Unsupported
-            }
-            IdMapError::Write { source, .. } => source
-                .raw_os_error()
-                .map_or(ErrorKind::Setup, kind_of_errno),
+            IdMapError::NoSubordinateRange { .. } | IdMapError::HelperMissing { .. } => ErrorKind::Unsupported,
+            IdMapError::Write { source, .. } => source.raw_os_error().map_or(ErrorKind::Setup, kind_of_errno),
             _ => ErrorKind::Setup,
         }
     }
 
     pub fn errno(&self) -> Option<i32> {
         match self {
-            IdMapError::Write { source, .. } | IdMapError::NoSlot { source } => {
-                source.raw_os_error()
-            }
+            IdMapError::Write { source, .. } | IdMapError::NoSlot { source } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -113,16 +94,8 @@ impl IdMapPlan {
                 IdMapPlan::ranges(ROOT_RANGE_BASE + slot * RANGE, Some(file))
             }
             (IdMapping::Auto, false) => IdMapPlan {
-                uid: vec![Extent {
-                    inside: config.uid,
-                    outside: euid,
-                    count: 1,
-                }],
-                gid: vec![Extent {
-                    inside: config.gid,
-                    outside: egid,
-                    count: 1,
-                }],
+                uid: vec![Extent { inside: config.uid, outside: euid, count: 1 }],
+                gid: vec![Extent { inside: config.gid, outside: egid, count: 1 }],
                 via_helpers: false,
                 deny_setgroups: true,
                 _slot: None,
@@ -134,67 +107,22 @@ impl IdMapPlan {
 
     fn ranges(base: u32, slot: Option<File>) -> IdMapPlan {
         let count = if base == 0 { u32::MAX } else { RANGE };
-        let ext = vec![Extent {
-            inside: 0,
-            outside: base,
-            count,
-        }];
-        IdMapPlan {
-            uid: ext.clone(),
-            gid: ext,
-            via_helpers: false,
-            deny_setgroups: false,
-            _slot: slot,
-        }
+        let ext = vec![Extent { inside: 0, outside: base, count }];
+        IdMapPlan { uid: ext.clone(), gid: ext, via_helpers: false, deny_setgroups: false, _slot: slot }
     }
 
     fn subordinate(euid: u32, egid: u32) -> Result<IdMapPlan, IdMapError> {
-        let user = nix::unistd::User::from_uid(euid.into())
-            .ok()
-            .flatten()
-            .map(|u| u.name);
-        let group = nix::unistd::Group::from_gid(egid.into())
-            .ok()
-            .flatten()
-            .map(|g| g.name);
+        let user = nix::unistd::User::from_uid(euid.into()).ok().flatten().map(|u| u.name);
+        let group = nix::unistd::Group::from_gid(egid.into()).ok().flatten().map(|g| g.name);
         let name = user.clone().unwrap_or_else(|| euid.to_string());
-        let (us, uc) = subordinate_range("/etc/subuid", user.as_deref(), euid).ok_or(
-            IdMapError::NoSubordinateRange {
-                kind: "uid",
-                user: name.clone(),
-            },
-        )?;
+        let (us, uc) = subordinate_range("/etc/subuid", user.as_deref(), euid)
+            .ok_or(IdMapError::NoSubordinateRange { kind: "uid", user: name.clone() })?;
         let (gs, gc) = subordinate_range("/etc/subgid", user.as_deref().or(group.as_deref()), euid)
             .or_else(|| subordinate_range("/etc/subgid", group.as_deref(), egid))
-            .ok_or(IdMapError::NoSubordinateRange {
-                kind: "gid",
-                user: name,
-            })?;
+            .ok_or(IdMapError::NoSubordinateRange { kind: "gid", user: name })?;
         Ok(IdMapPlan {
-            uid: vec![
-                Extent {
-                    inside: 0,
-                    outside: euid,
-                    count: 1,
-                },
-                Extent {
-                    inside: 1,
-                    outside: us,
-                    count: uc,
-                },
-            ],
-            gid: vec![
-                Extent {
-                    inside: 0,
-                    outside: egid,
-                    count: 1,
-                },
-                Extent {
-                    inside: 1,
-                    outside: gs,
-                    count: gc,
-                },
-            ],
+            uid: vec![Extent { inside: 0, outside: euid, count: 1 }, Extent { inside: 1, outside: us, count: uc }],
+            gid: vec![Extent { inside: 0, outside: egid, count: 1 }, Extent { inside: 1, outside: gs, count: gc }],
             via_helpers: euid != 0,
             deny_setgroups: false,
             _slot: None,
@@ -202,22 +130,13 @@ impl IdMapPlan {
     }
 
     fn check_mapped(&self, uid: u32, gid: u32) -> Result<(), IdMapError> {
-        let covers =
-            |m: &[Extent], id: u32| m.iter().any(|e| id >= e.inside && id - e.inside < e.count);
+        let covers = |m: &[Extent], id: u32| m.iter().any(|e| id >= e.inside && id - e.inside < e.count);
         let fix = "pick an id the mapping covers, or use the subordinate id mapping";
         if !covers(&self.uid, uid) {
-            return Err(IdMapError::Unmapped {
-                id: uid,
-                why: "uid outside the map",
-                fix,
-            });
+            return Err(IdMapError::Unmapped { id: uid, why: "uid outside the map", fix });
         }
         if !covers(&self.gid, gid) {
-            return Err(IdMapError::Unmapped {
-                id: gid,
-                why: "gid outside the map",
-                fix,
-            });
+            return Err(IdMapError::Unmapped { id: gid, why: "gid outside the map", fix });
         }
         Ok(())
     }
@@ -247,9 +166,7 @@ impl IdMapPlan {
 }
 
 fn render(map: &[Extent]) -> String {
-    map.iter()
-        .map(|e| format!("{} {} {}\n", e.inside, e.outside, e.count))
-        .collect()
+    map.iter().map(|e| format!("{} {} {}\n", e.inside, e.outside, e.count)).collect()
 }
 
 fn write_proc(pid: i32, file: &str, content: &str) -> Result<(), IdMapError> {
@@ -261,19 +178,11 @@ fn run_helper(tool: &'static str, pid: i32, map: &[Extent]) -> Result<(), IdMapE
     let mut cmd = Command::new(tool);
     cmd.arg(pid.to_string());
     for e in map {
-        cmd.args([
-            e.inside.to_string(),
-            e.outside.to_string(),
-            e.count.to_string(),
-        ]);
+        cmd.args([e.inside.to_string(), e.outside.to_string(), e.count.to_string()]);
     }
     let out = cmd.output().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => IdMapError::HelperMissing { tool },
-        _ => IdMapError::HelperFailed {
-            tool,
-            status: e.to_string(),
-            stderr: String::new(),
-        },
+        _ => IdMapError::HelperFailed { tool, status: e.to_string(), stderr: String::new() },
     })?;
     if !out.status.success() {
         return Err(IdMapError::HelperFailed {
@@ -295,10 +204,7 @@ fn subordinate_range(file: &str, name: Option<&str>, id: u32) -> Option<(u32, u3
         if who != id && Some(who) != name {
             return None;
         }
-        Some((
-            start.parse().ok()?,
-            count.parse::<u32>().ok()?.min(RANGE - 1),
-        ))
+        Some((start.parse().ok()?, count.parse::<u32>().ok()?.min(RANGE - 1)))
     })
 }
 
@@ -306,9 +212,7 @@ fn subordinate_range(file: &str, name: Option<&str>, id: u32) -> Option<(u32, u3
 fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     std::fs::create_dir_all(SLOT_DIR).map_err(|source| IdMapError::NoSlot { source })?;
-    let start = NEXT
-        .fetch_add(1, Ordering::Relaxed)
-        .wrapping_add(std::process::id());
+    let start = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(std::process::id());
     for i in 0..ROOT_SLOTS {
         let slot = start.wrapping_add(i) % ROOT_SLOTS;
         let file = File::options()
@@ -322,7 +226,5 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
             return Ok((slot, file));
         }
     }
-    Err(IdMapError::NoSlot {
-        source: std::io::Error::from_raw_os_error(libc::EAGAIN),
-    })
+    Err(IdMapError::NoSlot { source: std::io::Error::from_raw_os_error(libc::EAGAIN) })
 }

@@ -21,11 +21,7 @@ pub fn is_rootless_rerun() -> bool {
 /// setuid away from root clears them), so rootless is proven, not assumed.
 pub fn both(test_name: &str, body: impl FnOnce()) {
     if is_rootless_rerun() {
-        assert_ne!(
-            nix::unistd::geteuid().as_raw(),
-            0,
-            "rootless re-run must not be root"
-        );
+        assert_ne!(nix::unistd::geteuid().as_raw(), 0, "rootless re-run must not be root");
         body();
         return;
     }
@@ -135,12 +131,7 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// A unique marker number for `sleep` so process scans find only ours.
 pub fn marker() -> String {
     static N: AtomicU32 = AtomicU32::new(1);
-    format!(
-        "{}.{}{}",
-        1000 + std::process::id() % 1000,
-        N.fetch_add(1, Ordering::Relaxed),
-        nix::unistd::geteuid()
-    )
+    format!("{}.{}{}", 1000 + std::process::id() % 1000, N.fetch_add(1, Ordering::Relaxed), nix::unistd::geteuid())
 }
 
 /// The CLI binary, copied where uid 65534 can execute it.
@@ -166,9 +157,7 @@ pub fn text(b: &[u8]) -> String {
 pub fn retry_busy<T>(mut f: impl FnMut() -> std::io::Result<T>) -> std::io::Result<T> {
     for _ in 0..50 {
         match f() {
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) => std::thread::sleep(Duration::from_millis(20)),
             other => return other,
         }
     }

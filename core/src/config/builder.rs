@@ -32,29 +32,17 @@ impl SandboxBuilder {
     }
 
     pub fn bind(mut self, source: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Self {
-        self.config.mounts.push(Mount::Bind {
-            source: source.into(),
-            target: target.into(),
-            readonly: false,
-        });
+        self.config.mounts.push(Mount::Bind { source: source.into(), target: target.into(), readonly: false });
         self
     }
 
     pub fn bind_ro(mut self, source: impl Into<PathBuf>, target: impl Into<PathBuf>) -> Self {
-        self.config.mounts.push(Mount::Bind {
-            source: source.into(),
-            target: target.into(),
-            readonly: true,
-        });
+        self.config.mounts.push(Mount::Bind { source: source.into(), target: target.into(), readonly: true });
         self
     }
 
     pub fn tmpfs(mut self, target: impl Into<PathBuf>, size: Option<u64>) -> Self {
-        self.config.mounts.push(Mount::Tmpfs {
-            target: target.into(),
-            size,
-            mode: None,
-        });
+        self.config.mounts.push(Mount::Tmpfs { target: target.into(), size, mode: None });
         self
     }
 

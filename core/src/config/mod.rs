@@ -29,14 +29,7 @@ pub struct Namespaces {
 
 impl Default for Namespaces {
     fn default() -> Self {
-        Namespaces {
-            mount: true,
-            pid: true,
-            ipc: true,
-            uts: true,
-            net: true,
-            cgroup: true,
-        }
+        Namespaces { mount: true, pid: true, ipc: true, uts: true, net: true, cgroup: true }
     }
 }
 
@@ -169,7 +162,6 @@ mod duration_opt {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         let secs: Option<f64> = Option::deserialize(d)?;
-        secs.map(|s| Duration::try_from_secs_f64(s).map_err(serde::de::Error::custom))
-            .transpose()
+        secs.map(|s| Duration::try_from_secs_f64(s).map_err(serde::de::Error::custom)).transpose()
     }
 }

@@ -4,10 +4,7 @@ use super::ConfigError;
 
 /// Parses a size in bytes; `field` names the option in the error.
 pub fn parse_size(field: &str, text: &str) -> Result<u64, ConfigError> {
-    let bad = || ConfigError::BadSize {
-        field: field.to_string(),
-        value: text.to_string(),
-    };
+    let bad = || ConfigError::BadSize { field: field.to_string(), value: text.to_string() };
     let t = text.trim();
     let t = t.strip_suffix(['b', 'B']).unwrap_or(t);
     let (num, mult) = match t.chars().last() {

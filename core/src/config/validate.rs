@@ -7,34 +7,20 @@ use std::path::{Component, Path, PathBuf};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    #[error(
-        "{field}: '{value}' is not a size; use a number of bytes with an optional k, m, g or t suffix (e.g. 64m)"
-    )]
+    #[error("{field}: '{value}' is not a size; use a number of bytes with an optional k, m, g or t suffix (e.g. 64m)")]
     BadSize { field: String, value: String },
-    #[error(
-        "rootfs: {path} does not exist or is not a directory; give an existing directory to use as /"
-    )]
+    #[error("rootfs: {path} does not exist or is not a directory; give an existing directory to use as /")]
     MissingRootfs { path: PathBuf },
-    #[error(
-        "{field}: mount target '{path}' must be an absolute path inside the sandbox (e.g. /data)"
-    )]
+    #[error("{field}: mount target '{path}' must be an absolute path inside the sandbox (e.g. /data)")]
     RelativeTarget { field: String, path: PathBuf },
     #[error("{field}: mount target '{path}' must not contain '..' components")]
     DotDotTarget { field: String, path: PathBuf },
     #[error("{field}: mount target '/' would hide the root filesystem; use rootfs for that")]
     RootTarget { field: String },
     #[error("{field}: bind source {path} does not exist: {reason}; create it or fix the path")]
-    MissingSource {
-        field: String,
-        path: PathBuf,
-        reason: String,
-    },
+    MissingSource { field: String, path: PathBuf, reason: String },
     #[error("{field}: '{value}' is invalid: {fix}")]
-    Invalid {
-        field: String,
-        value: String,
-        fix: String,
-    },
+    Invalid { field: String, value: String, fix: String },
     #[error("command: the argument list is empty; give the program to run")]
     EmptyCommand,
     #[error(
@@ -45,9 +31,7 @@ pub enum ConfigError {
     RelativeCwd { path: PathBuf },
     #[error("{field}: contains a NUL byte, which no Linux path, argument or variable can hold")]
     NulByte { field: String },
-    #[error(
-        "id_mapping: host-root keeps real root and needs a root caller; drop it or run as root"
-    )]
+    #[error("id_mapping: host-root keeps real root and needs a root caller; drop it or run as root")]
     HostRootNeedsRoot,
 }
 
@@ -63,14 +47,9 @@ impl SandboxConfig {
             validate_mount(i, m)?;
         }
         if !self.cwd.is_absolute() {
-            return Err(ConfigError::RelativeCwd {
-                path: self.cwd.clone(),
-            });
+            return Err(ConfigError::RelativeCwd { path: self.cwd.clone() });
         }
-        if self.hostname.is_empty()
-            || self.hostname.len() > 64
-            || self.hostname.contains(['\0', '/'])
-        {
+        if self.hostname.is_empty() || self.hostname.len() > 64 || self.hostname.contains(['\0', '/']) {
             return Err(ConfigError::Invalid {
                 field: "hostname".into(),
                 value: self.hostname.clone(),
@@ -82,8 +61,7 @@ impl SandboxConfig {
                 return Err(ConfigError::Invalid {
                     field: "env".into(),
                     value: k.clone(),
-                    fix: "variable names must be non-empty and contain no '='; write KEY=VALUE"
-                        .into(),
+                    fix: "variable names must be non-empty and contain no '='; write KEY=VALUE".into(),
                 });
             }
         }
@@ -99,11 +77,7 @@ fn validate_mount(index: usize, m: &Mount) -> Result<(), ConfigError> {
     let target = match m {
         Mount::Bind { source, target, .. } => {
             if let Err(e) = std::fs::metadata(source) {
-                return Err(ConfigError::MissingSource {
-                    field,
-                    path: source.clone(),
-                    reason: e.kind().to_string(),
-                });
+                return Err(ConfigError::MissingSource { field, path: source.clone(), reason: e.kind().to_string() });
             }
             target
         }
@@ -115,24 +89,13 @@ fn validate_mount(index: usize, m: &Mount) -> Result<(), ConfigError> {
 /// A mount target must be absolute, free of `..`, and not `/` itself.
 pub(crate) fn check_target(field: &str, target: &Path) -> Result<(), ConfigError> {
     if !target.is_absolute() {
-        return Err(ConfigError::RelativeTarget {
-            field: field.into(),
-            path: target.into(),
-        });
+        return Err(ConfigError::RelativeTarget { field: field.into(), path: target.into() });
     }
     if target.components().any(|c| c == Component::ParentDir) {
-        return Err(ConfigError::DotDotTarget {
-            field: field.into(),
-            path: target.into(),
-        });
+        return Err(ConfigError::DotDotTarget { field: field.into(), path: target.into() });
     }
-    if target
-        .components()
-        .all(|c| c == Component::RootDir || c == Component::CurDir)
-    {
-        return Err(ConfigError::RootTarget {
-            field: field.into(),
-        });
+    if target.components().all(|c| c == Component::RootDir || c == Component::CurDir) {
+        return Err(ConfigError::RootTarget { field: field.into() });
     }
     Ok(())
 }

@@ -8,9 +8,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 /// Host directories the default host view binds read-only, when present.
-pub const HOST_VIEW_DIRS: &[&str] = &[
-    "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc",
-];
+pub const HOST_VIEW_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"];
 /// Device nodes bound from the host into the minimal /dev.
 pub const DEV_NODES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -35,27 +33,11 @@ pub struct Step {
 pub enum Op {
     /// Bind `source` (a host path, opened before the root is attached) onto
     /// `target`, with `attrs` applied to the whole bound tree.
-    Bind {
-        source: CString,
-        target: CString,
-        mkdirs: Vec<Step>,
-        file: bool,
-        attrs: u64,
-    },
+    Bind { source: CString, target: CString, mkdirs: Vec<Step>, file: bool, attrs: u64 },
     /// Mount a fresh filesystem of `fstype` with string options.
-    Fs {
-        fstype: CString,
-        target: CString,
-        mkdirs: Vec<Step>,
-        options: Vec<(CString, CString)>,
-        attrs: u64,
-    },
+    Fs { fstype: CString, target: CString, mkdirs: Vec<Step>, options: Vec<(CString, CString)>, attrs: u64 },
     /// Create a symlink `parent/name -> target`.
-    Symlink {
-        parent: CString,
-        name: CString,
-        target: CString,
-    },
+    Symlink { parent: CString, name: CString, target: CString },
 }
 
 impl Op {
@@ -65,11 +47,7 @@ impl Op {
         match self {
             Op::Bind { source, target, .. } => format!("bind {} -> /{}", s(source), s(target)),
             Op::Fs { fstype, target, .. } => format!("mount {} on /{}", s(fstype), s(target)),
-            Op::Symlink {
-                parent,
-                name,
-                target,
-            } => format!("symlink /{}/{} -> {}", s(parent), s(name), s(target)),
+            Op::Symlink { parent, name, target } => format!("symlink /{}/{} -> {}", s(parent), s(name), s(target)),
         }
     }
 }
@@ -100,10 +78,7 @@ impl MountPlan {
                 host_view_ops(&mut ops);
                 (RootOp::Tmpfs, true)
             }
-            RootFs::Dir(dir) => (
-                RootOp::Dir(cstr(dir.as_os_str().as_bytes())),
-                config.read_only,
-            ),
+            RootFs::Dir(dir) => (RootOp::Dir(cstr(dir.as_os_str().as_bytes())), config.read_only),
         };
         proc_op(&mut ops, config.namespaces.pid);
         dev_ops(&mut ops);
@@ -113,19 +88,10 @@ impl MountPlan {
         for m in &config.mounts {
             ops.push(user_mount(m));
         }
-        let attach_at = ["/tmp", "/mnt", "/run", "/var/tmp", "/"]
-            .into_iter()
-            .find(|p| Path::new(p).is_dir())
-            .unwrap_or("/");
+        let attach_at =
+            ["/tmp", "/mnt", "/run", "/var/tmp", "/"].into_iter().find(|p| Path::new(p).is_dir()).unwrap_or("/");
         let source_fds = vec![-1; ops.len()];
-        MountPlan {
-            root,
-            attach_at: cstr(attach_at.as_bytes()),
-            ops,
-            source_fds,
-            root_readonly,
-            root_fd: -1,
-        }
+        MountPlan { root, attach_at: cstr(attach_at.as_bytes()), ops, source_fds, root_readonly, root_fd: -1 }
     }
 }
 
@@ -171,31 +137,20 @@ fn dev_ops(ops: &mut Vec<Op>) {
         fstype: cstr(b"tmpfs"),
         target: cstr(b"dev"),
         mkdirs: steps(Path::new("/dev")),
-        options: vec![
-            (cstr(b"mode"), cstr(b"0755")),
-            (cstr(b"size"), cstr(b"64k")),
-        ],
+        options: vec![(cstr(b"mode"), cstr(b"0755")), (cstr(b"size"), cstr(b"64k"))],
         attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
     });
     for node in DEV_NODES {
         let host = format!("/dev/{node}");
         if Path::new(&host).exists() {
-            ops.push(bind(
-                host.as_bytes(),
-                Path::new(&host),
-                true,
-                MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
-            ));
+            ops.push(bind(host.as_bytes(), Path::new(&host), true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
         }
     }
     ops.push(Op::Fs {
         fstype: cstr(b"devpts"),
         target: cstr(b"dev/pts"),
         mkdirs: steps(Path::new("/dev/pts")),
-        options: vec![
-            (cstr(b"ptmxmode"), cstr(b"0666")),
-            (cstr(b"mode"), cstr(b"0620")),
-        ],
+        options: vec![(cstr(b"ptmxmode"), cstr(b"0666")), (cstr(b"mode"), cstr(b"0620"))],
         attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
     });
     ops.push(tmpfs("dev/shm", "1777", None));
@@ -206,11 +161,7 @@ fn dev_ops(ops: &mut Vec<Op>) {
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
     ] {
-        ops.push(Op::Symlink {
-            parent: cstr(b"dev"),
-            name: cstr(name.as_bytes()),
-            target: cstr(target.as_bytes()),
-        });
+        ops.push(Op::Symlink { parent: cstr(b"dev"), name: cstr(name.as_bytes()), target: cstr(target.as_bytes()) });
     }
 }
 
@@ -230,15 +181,9 @@ fn tmpfs(rel: &str, mode: &str, size: Option<u64>) -> Op {
 
 fn user_mount(m: &Mount) -> Op {
     match m {
-        Mount::Bind {
-            source,
-            target,
-            readonly,
-        } => {
+        Mount::Bind { source, target, readonly } => {
             let file = !source.is_dir();
-            let attrs = MOUNT_ATTR_NOSUID
-                | MOUNT_ATTR_NODEV
-                | if *readonly { MOUNT_ATTR_RDONLY } else { 0 };
+            let attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | if *readonly { MOUNT_ATTR_RDONLY } else { 0 };
             bind(source.as_os_str().as_bytes(), target, file, attrs)
         }
         Mount::Tmpfs { target, size, mode } => {
@@ -260,10 +205,7 @@ fn bind(source: &[u8], target: &Path, file: bool, attrs: u64) -> Op {
 
 /// `/a/b/c` -> `a/b/c` (targets are validated absolute and free of `..`).
 fn relative(target: &Path) -> PathBuf {
-    target
-        .components()
-        .filter(|c| matches!(c, Component::Normal(_)))
-        .collect()
+    target.components().filter(|c| matches!(c, Component::Normal(_))).collect()
 }
 
 /// The create steps for every component of `target` (for a file target
@@ -273,10 +215,7 @@ fn steps(target: &Path) -> Vec<Step> {
     let mut out = Vec::new();
     for comp in target.components() {
         if let Component::Normal(name) = comp {
-            out.push(Step {
-                parent: cstr(parent.as_os_str().as_bytes()),
-                name: cstr(name.as_bytes()),
-            });
+            out.push(Step { parent: cstr(parent.as_os_str().as_bytes()), name: cstr(name.as_bytes()) });
             parent.push(name);
         }
     }
@@ -296,24 +235,10 @@ mod tests {
     fn host_view_plan_has_private_tmp_proc_and_dev_but_no_home() {
         let plan = MountPlan::build(&SandboxConfig::default());
         let described: Vec<String> = plan.ops.iter().map(Op::describe).collect();
-        assert!(
-            described.iter().any(|d| d == "mount tmpfs on /tmp"),
-            "{described:?}"
-        );
-        assert!(
-            described.iter().any(|d| d == "mount proc on /proc"),
-            "{described:?}"
-        );
-        assert!(
-            described.iter().any(|d| d == "bind /dev/null -> /dev/null"),
-            "{described:?}"
-        );
-        assert!(
-            !described
-                .iter()
-                .any(|d| d.contains("/home") || d.contains("/root")),
-            "{described:?}"
-        );
+        assert!(described.iter().any(|d| d == "mount tmpfs on /tmp"), "{described:?}");
+        assert!(described.iter().any(|d| d == "mount proc on /proc"), "{described:?}");
+        assert!(described.iter().any(|d| d == "bind /dev/null -> /dev/null"), "{described:?}");
+        assert!(!described.iter().any(|d| d.contains("/home") || d.contains("/root")), "{described:?}");
         assert!(plan.root_readonly);
         assert_eq!(plan.source_fds.len(), plan.ops.len());
     }
@@ -323,33 +248,15 @@ mod tests {
         let s = steps(Path::new("/a/b/c"));
         let pairs: Vec<(String, String)> = s
             .iter()
-            .map(|s| {
-                (
-                    s.parent.to_string_lossy().into_owned(),
-                    s.name.to_string_lossy().into_owned(),
-                )
-            })
+            .map(|s| (s.parent.to_string_lossy().into_owned(), s.name.to_string_lossy().into_owned()))
             .collect();
-        assert_eq!(
-            pairs,
-            [
-                (".".into(), "a".into()),
-                ("./a".into(), "b".into()),
-                ("./a/b".into(), "c".into())
-            ]
-        );
+        assert_eq!(pairs, [(".".into(), "a".into()), ("./a".into(), "b".into()), ("./a/b".into(), "c".into())]);
     }
 
     #[test]
     fn user_binds_are_nosuid_and_ro_when_asked() {
-        let m = Mount::Bind {
-            source: "/usr".into(),
-            target: "/data".into(),
-            readonly: true,
-        };
-        let Op::Bind { attrs, target, .. } = user_mount(&m) else {
-            panic!("not a bind")
-        };
+        let m = Mount::Bind { source: "/usr".into(), target: "/data".into(), readonly: true };
+        let Op::Bind { attrs, target, .. } = user_mount(&m) else { panic!("not a bind") };
         assert_eq!(attrs & MOUNT_ATTR_RDONLY, MOUNT_ATTR_RDONLY);
         assert_eq!(attrs & MOUNT_ATTR_NOSUID, MOUNT_ATTR_NOSUID);
         assert_eq!(target.to_str().unwrap(), "data");

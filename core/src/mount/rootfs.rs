@@ -32,19 +32,9 @@ pub enum MountStep {
 impl MountStep {
     pub fn from_u32(v: u32) -> Option<MountStep> {
         use MountStep::*;
-        [
-            Private,
-            OpenSource,
-            NewRoot,
-            Attach,
-            MakeTarget,
-            Mount,
-            Symlink,
-            RootReadOnly,
-            PivotRoot,
-        ]
-        .into_iter()
-        .find(|s| *s as u32 == v)
+        [Private, OpenSource, NewRoot, Attach, MakeTarget, Mount, Symlink, RootReadOnly, PivotRoot]
+            .into_iter()
+            .find(|s| *s as u32 == v)
     }
 
     pub fn describe(self) -> &'static str {
@@ -93,8 +83,7 @@ pub fn assemble(plan: &mut MountPlan) -> Result<(), MountFailure> {
         run_op(root, op, source, i as u32)?;
     }
     if plan.root_readonly {
-        sys::mount_setattr(root, false, sys::MOUNT_ATTR_RDONLY)
-            .map_err(fail(MountStep::RootReadOnly, ROOT))?;
+        sys::mount_setattr(root, false, sys::MOUNT_ATTR_RDONLY).map_err(fail(MountStep::RootReadOnly, ROOT))?;
     }
     sys::fchdir(root).map_err(fail(MountStep::PivotRoot, ROOT))?;
     sys::close(root);
@@ -107,8 +96,7 @@ fn clone_sources(plan: &mut MountPlan) -> Result<(), MountFailure> {
     let flags = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE;
     for (i, op) in plan.ops.iter().enumerate() {
         if let Op::Bind { source, attrs, .. } = op {
-            let fd = sys::open_tree(libc::AT_FDCWD, source, flags)
-                .map_err(fail(MountStep::OpenSource, i as u32))?;
+            let fd = sys::open_tree(libc::AT_FDCWD, source, flags).map_err(fail(MountStep::OpenSource, i as u32))?;
             sys::mount_setattr(fd, true, *attrs).map_err(fail(MountStep::Mount, i as u32))?;
             if let Some(slot) = plan.source_fds.get_mut(i) {
                 *slot = fd;
@@ -129,37 +117,23 @@ fn new_root(root: &RootOp) -> SysResult<RawFd> {
             sys::close(fs);
             r
         }
-        RootOp::Dir(dir) => sys::open_tree(
-            libc::AT_FDCWD,
-            dir,
-            sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE,
-        ),
+        RootOp::Dir(dir) => {
+            sys::open_tree(libc::AT_FDCWD, dir, sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE)
+        }
     }
 }
 
 fn run_op(root: RawFd, op: &Op, source: RawFd, index: u32) -> Result<(), MountFailure> {
     match op {
-        Op::Bind {
-            target,
-            mkdirs,
-            file,
-            ..
-        } => {
+        Op::Bind { target, mkdirs, file, .. } => {
             make_target(root, mkdirs, *file).map_err(fail(MountStep::MakeTarget, index))?;
-            let t = sys::open_in_root(root, target, libc::O_PATH, 0)
-                .map_err(fail(MountStep::MakeTarget, index))?;
+            let t = sys::open_in_root(root, target, libc::O_PATH, 0).map_err(fail(MountStep::MakeTarget, index))?;
             let r = sys::move_mount_fd(source, t).map_err(fail(MountStep::Mount, index));
             sys::close(t);
             sys::close(source);
             r
         }
-        Op::Fs {
-            fstype,
-            target,
-            mkdirs,
-            options,
-            attrs,
-        } => {
+        Op::Fs { fstype, target, mkdirs, options, attrs } => {
             make_target(root, mkdirs, false).map_err(fail(MountStep::MakeTarget, index))?;
             let t = sys::open_in_root(root, target, libc::O_PATH | libc::O_DIRECTORY, 0)
                 .map_err(fail(MountStep::MakeTarget, index))?;
@@ -173,11 +147,7 @@ fn run_op(root: RawFd, op: &Op, source: RawFd, index: u32) -> Result<(), MountFa
             sys::close(t);
             r
         }
-        Op::Symlink {
-            parent,
-            name,
-            target,
-        } => {
+        Op::Symlink { parent, name, target } => {
             let p = sys::open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY, 0)
                 .map_err(fail(MountStep::Symlink, index))?;
             let r = match sys::symlinkat(target, p, name) {
@@ -200,9 +170,7 @@ fn fresh_fs(
     for (k, v) in options {
         r = r.and_then(|_| sys::fsconfig_string(fs, k, v));
     }
-    let r = r
-        .and_then(|_| sys::fsconfig_create(fs))
-        .and_then(|_| sys::fsmount(fs, attrs));
+    let r = r.and_then(|_| sys::fsconfig_create(fs)).and_then(|_| sys::fsmount(fs, attrs));
     sys::close(fs);
     r
 }
@@ -214,12 +182,7 @@ fn make_target(root: RawFd, mkdirs: &[Step], file: bool) -> SysResult<()> {
     for (i, step) in mkdirs.iter().enumerate() {
         let parent = sys::open_in_root(root, &step.parent, libc::O_PATH | libc::O_DIRECTORY, 0)?;
         let r = if file && i == last {
-            match sys::open_in_root(
-                parent,
-                &step.name,
-                libc::O_CREAT | libc::O_WRONLY | libc::O_NOCTTY,
-                0o644,
-            ) {
+            match sys::open_in_root(parent, &step.name, libc::O_CREAT | libc::O_WRONLY | libc::O_NOCTTY, 0o644) {
                 Ok(fd) => {
                     sys::close(fd);
                     Ok(())

@@ -21,6 +21,8 @@ use std::os::fd::RawFd;
 /// Fixed fd numbers in the child after `arrange_fds`.
 pub const SETUP_FD: RawFd = 3;
 pub const LIFELINE_FD: RawFd = 4;
+/// Byte the parent sends on the lifeline to have init kill and reap all.
+pub const KILL_REQUEST: u8 = b'K';
 /// Exit code of init when the sandbox could not be set up.
 pub const SETUP_FAILED: c_int = 125;
 
@@ -54,12 +56,7 @@ pub struct ChildPlan {
 }
 
 fn report(step: u32, errno: Errno, index: u32) {
-    let frame = FailureFrame {
-        step,
-        errno: errno as i32,
-        index,
-    }
-    .encode();
+    let frame = FailureFrame { step, errno: errno as i32, index }.encode();
     let _ = sys::write_all(SETUP_FD, &frame);
 }
 
@@ -198,22 +195,31 @@ fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
     };
     loop {
         let mut fds = [
-            libc::pollfd {
-                fd: sigfd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: LIFELINE_FD,
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            libc::pollfd { fd: sigfd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: LIFELINE_FD, events: libc::POLLIN, revents: 0 },
         ];
         if sys::poll(&mut fds, -1).is_err() {
             continue;
         }
         if fds[1].revents != 0 {
-            // The supervisor sends nothing after "go": any event is its death.
+            let mut b = [0u8; 1];
+            if let Ok(1) = sys::read(LIFELINE_FD, &mut b)
+                && b[0] == KILL_REQUEST
+            {
+                // Kill everything, then reap it ourselves: children the
+                // kernel reaps in a pid-namespace teardown are not charged
+                // to us, and the CPU time of a timed-out run would be lost.
+                kill_all();
+                let mut status = libc::SIGKILL;
+                while let Ok((pid, st)) = sys::reap_blocking() {
+                    if pid == workload {
+                        status = st;
+                    }
+                }
+                let _ = sys::write_all(LIFELINE_FD, &encode_status(status));
+                sys::exit_now(0);
+            }
+            // EOF: the supervising process is gone. Take the sandbox along.
             kill_all();
             sys::exit_now(SETUP_FAILED);
         }
@@ -287,8 +293,7 @@ fn exec(plan: &ChildPlan) -> ! {
     for path in &plan.exec_paths {
         let e = sys::execve(path, plan.argv.as_ptr(), plan.envp.as_ptr());
         match e {
-            Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ELOOP | Errno::ENAMETOOLONG => {
-            }
+            Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ELOOP | Errno::ENAMETOOLONG => {}
             Errno::EACCES => saw_eacces = true,
             other => {
                 last = other;

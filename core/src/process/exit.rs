@@ -64,19 +64,12 @@ impl Outcome {
 
     pub(crate) fn set_signal(&mut self, sig: i32) {
         self.signal = Some(sig);
-        self.signal_name = nix::sys::signal::Signal::try_from(sig)
-            .ok()
-            .map(|s| s.as_str().to_string());
+        self.signal_name = nix::sys::signal::Signal::try_from(sig).ok().map(|s| s.as_str().to_string());
     }
 
     pub(crate) fn set_rusage(&mut self, r: &libc::rusage) {
-        let tv = |t: libc::timeval| {
-            Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000))
-        };
-        self.cpu_time = CpuTime {
-            user: tv(r.ru_utime),
-            system: tv(r.ru_stime),
-        };
+        let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, (t.tv_usec as u32).saturating_mul(1000));
+        self.cpu_time = CpuTime { user: tv(r.ru_utime), system: tv(r.ru_stime) };
         self.peak_rss_bytes = (r.ru_maxrss as u64) * 1024;
     }
 }
@@ -106,11 +99,7 @@ mod tests {
         o.set_wait_status(libc::SIGKILL);
         assert_eq!((o.signal, o.shell_status()), (Some(9), 137));
         assert_eq!(o.signal_name.as_deref(), Some("SIGKILL"));
-        let o = Outcome {
-            timed_out: true,
-            signal: Some(9),
-            ..Outcome::default()
-        };
+        let o = Outcome { timed_out: true, signal: Some(9), ..Outcome::default() };
         assert_eq!(o.shell_status(), 124);
     }
 }

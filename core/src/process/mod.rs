@@ -33,10 +33,7 @@ pub enum SpawnError {
     #[error("command: '{program}' {}", if *errno == libc::ENOENT { "not found in the sandbox; give an absolute path or mount the directory that holds it".to_string() } else { format!("cannot be executed: {}", errno_text(*errno)) })]
     Exec { program: String, errno: i32 },
     #[error("{what} failed: {source}")]
-    Io {
-        what: &'static str,
-        source: std::io::Error,
-    },
+    Io { what: &'static str, source: std::io::Error },
 }
 
 fn errno_text(errno: i32) -> String {
@@ -52,9 +49,7 @@ impl SpawnError {
                 e => kind_of_errno(e),
             },
             SpawnError::Exec { errno, .. } => kind_of_errno(*errno),
-            SpawnError::Child { errno, .. } | SpawnError::Prepare { errno, .. } => {
-                kind_of_errno(*errno)
-            }
+            SpawnError::Child { errno, .. } | SpawnError::Prepare { errno, .. } => kind_of_errno(*errno),
             SpawnError::Io { .. } => ErrorKind::Io,
         }
     }
@@ -110,65 +105,42 @@ impl SpawnError {
             let program = plan
                 .exec_paths
                 .first()
-                .map(|p| {
-                    p.to_string_lossy()
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or_default()
-                        .to_string()
-                })
+                .map(|p| p.to_string_lossy().rsplit('/').next().unwrap_or_default().to_string())
                 .unwrap_or_default();
-            let program = if plan.exec_paths.len() == 1 {
-                plan.exec_paths[0].to_string_lossy().into_owned()
-            } else {
-                program
-            };
+            let program =
+                if plan.exec_paths.len() == 1 { plan.exec_paths[0].to_string_lossy().into_owned() } else { program };
             return SpawnError::Exec { program, errno };
         }
         let stage_enum = spawn::stage_of_step(frame.step);
         let (doing, path, hint) = describe_step(frame, plan);
-        SpawnError::Child {
-            stage: stage_enum.as_str(),
-            stage_enum,
-            doing,
-            errno,
-            path,
-            hint,
-        }
+        SpawnError::Child { stage: stage_enum.as_str(), stage_enum, doing, errno, path, hint }
     }
 }
 
-fn describe_step(
-    frame: FailureFrame,
-    plan: &ChildPlan,
-) -> (String, Option<PathBuf>, Option<String>) {
+fn describe_step(frame: FailureFrame, plan: &ChildPlan) -> (String, Option<PathBuf>, Option<String>) {
     if frame.step >= step::MOUNT_BASE {
         let what = MountStep::from_u32(frame.step - step::MOUNT_BASE);
-        let op = plan
-            .mount
-            .as_ref()
-            .and_then(|m| m.ops.get(frame.index as usize));
+        let op = plan.mount.as_ref().and_then(|m| m.ops.get(frame.index as usize));
         let doing = match (what, op) {
             (Some(w), Some(op)) => format!("{} for '{}'", w.describe(), op.describe()),
             (Some(w), None) => w.describe().to_string(),
             (None, _) => "setting up mounts".to_string(),
         };
         let path = op.and_then(|op| match op {
-            crate::mount::Op::Bind { source, .. } => {
-                Some(PathBuf::from(source.to_string_lossy().into_owned()))
+            crate::mount::Op::Bind { source, .. } => Some(PathBuf::from(source.to_string_lossy().into_owned())),
+            crate::mount::Op::Fs { target, .. } => Some(Path::new("/").join(target.to_string_lossy().as_ref())),
+            crate::mount::Op::Symlink { parent, name, .. } => {
+                Some(Path::new("/").join(parent.to_string_lossy().as_ref()).join(name.to_string_lossy().as_ref()))
             }
-            crate::mount::Op::Fs { target, .. } => {
-                Some(Path::new("/").join(target.to_string_lossy().as_ref()))
-            }
-            crate::mount::Op::Symlink { parent, name, .. } => Some(
-                Path::new("/")
-                    .join(parent.to_string_lossy().as_ref())
-                    .join(name.to_string_lossy().as_ref()),
-            ),
         });
         let hint = match frame.errno {
-            libc::EACCES => Some("the sandbox's ids cannot reach that path; make it readable (and its parents searchable) by them".into()),
-            libc::EROFS => Some("the rootfs is read-only and lacks this mount point; create it in the rootfs first".into()),
+            libc::EACCES => Some(
+                "the sandbox's ids cannot reach that path; make it readable (and its parents searchable) by them"
+                    .into(),
+            ),
+            libc::EROFS => {
+                Some("the rootfs is read-only and lacks this mount point; create it in the rootfs first".into())
+            }
             libc::ENOSYS => Some("this kernel lacks the new mount API (Linux 5.12 or later is needed)".into()),
             _ => None,
         };
@@ -184,16 +156,12 @@ fn describe_step(
         step::SETUID => format!("switching to uid {}", frame.index),
         step::CAPS => "dropping capabilities".to_string(),
         step::NO_NEW_PRIVS => "setting no_new_privs".to_string(),
-        step::CWD => format!(
-            "changing to the working directory {}",
-            plan.cwd.to_string_lossy()
-        ),
+        step::CWD => format!("changing to the working directory {}", plan.cwd.to_string_lossy()),
         step::SIGNALS => "setting up signals".to_string(),
         step::FORK => "starting the workload".to_string(),
         step::CLOSE_FDS => "closing inherited file descriptors".to_string(),
         _ => "setting up the sandbox".to_string(),
     };
-    let path =
-        (frame.step == step::CWD).then(|| PathBuf::from(plan.cwd.to_string_lossy().into_owned()));
+    let path = (frame.step == step::CWD).then(|| PathBuf::from(plan.cwd.to_string_lossy().into_owned()));
     (doing, path, None)
 }

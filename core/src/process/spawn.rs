@@ -45,55 +45,31 @@ struct StreamEnds {
 }
 
 fn io_err(what: &'static str) -> impl Fn(nix::errno::Errno) -> SpawnError {
-    move |e| SpawnError::Prepare {
-        what,
-        errno: e as i32,
-    }
+    move |e| SpawnError::Prepare { what, errno: e as i32 }
 }
 
 fn stream(spec: StdioSpec, fd: RawFd, for_child_read: bool) -> Result<StreamEnds, SpawnError> {
     match spec {
         StdioSpec::Inherit => {
-            let dup = nix::unistd::dup(unsafe_borrow(fd))
-                .map_err(io_err("duplicating an inherited stdio fd"))?;
-            Ok(StreamEnds {
-                child: dup,
-                parent: None,
-            })
+            let dup = nix::unistd::dup(unsafe_borrow(fd)).map_err(io_err("duplicating an inherited stdio fd"))?;
+            Ok(StreamEnds { child: dup, parent: None })
         }
         StdioSpec::Null => {
-            let f = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-                .map_err(|e| SpawnError::Prepare {
-                    what: "opening /dev/null",
-                    errno: e.raw_os_error().unwrap_or(0),
+            let f =
+                std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").map_err(|e| {
+                    SpawnError::Prepare { what: "opening /dev/null", errno: e.raw_os_error().unwrap_or(0) }
                 })?;
-            Ok(StreamEnds {
-                child: f.into(),
-                parent: None,
-            })
+            Ok(StreamEnds { child: f.into(), parent: None })
         }
         StdioSpec::Piped => {
-            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-                .map_err(io_err("creating a pipe"))?;
+            let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err("creating a pipe"))?;
             Ok(if for_child_read {
-                StreamEnds {
-                    child: r,
-                    parent: Some(w),
-                }
+                StreamEnds { child: r, parent: Some(w) }
             } else {
-                StreamEnds {
-                    child: w,
-                    parent: Some(r),
-                }
+                StreamEnds { child: w, parent: Some(r) }
             })
         }
-        StdioSpec::Fd(fd) => Ok(StreamEnds {
-            child: fd,
-            parent: None,
-        }),
+        StdioSpec::Fd(fd) => Ok(StreamEnds { child: fd, parent: None }),
     }
 }
 
@@ -119,8 +95,8 @@ pub fn spawn(
     let stdin = stream(sin, 0, true)?;
     let stdout = stream(sout, 1, false)?;
     let stderr = stream(serr, 2, false)?;
-    let (setup_r, setup_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-        .map_err(io_err("creating the setup pipe"))?;
+    let (setup_r, setup_w) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io_err("creating the setup pipe"))?;
     let (life_parent, life_child) = nix::sys::socket::socketpair(
         nix::sys::socket::AddressFamily::Unix,
         nix::sys::socket::SockType::SeqPacket,
@@ -165,13 +141,8 @@ pub fn spawn(
     drop((setup_w, life_child, stdin.child, stdout.child, stderr.child));
 
     let release = idmap.write(pid).map_err(crate::Error::from).and_then(|_| {
-        sys::write_all(life_parent.as_raw_fd(), b"G").map_err(|e| {
-            SpawnError::Prepare {
-                what: "releasing the child",
-                errno: e as i32,
-            }
-            .into()
-        })
+        sys::write_all(life_parent.as_raw_fd(), b"G")
+            .map_err(|e| SpawnError::Prepare { what: "releasing the child", errno: e as i32 }.into())
     });
     let outcome = release.and_then(|_| read_setup_result(&setup_r, &plan));
     if let Err(e) = outcome {
@@ -199,22 +170,14 @@ fn read_setup_result(setup_r: &OwnedFd, plan: &ChildPlan) -> Result<(), crate::E
             Ok(0) => break,
             Ok(n) => got += n,
             Err(e) => {
-                return Err(SpawnError::Prepare {
-                    what: "reading the setup pipe",
-                    errno: e as i32,
-                }
-                .into());
+                return Err(SpawnError::Prepare { what: "reading the setup pipe", errno: e as i32 }.into());
             }
         }
     }
     if got == 0 {
         return Ok(());
     }
-    let frame = FailureFrame::decode(&buf[..got]).unwrap_or(FailureFrame {
-        step: 0,
-        errno: 0,
-        index: 0,
-    });
+    let frame = FailureFrame::decode(&buf[..got]).unwrap_or(FailureFrame { step: 0, errno: 0, index: 0 });
     Err(SpawnError::from_frame(frame, plan).into())
 }
 
@@ -248,14 +211,7 @@ fn merged_env(config: &SandboxConfig, extra: &[(String, String)]) -> Vec<(String
         env.insert(0, ("PATH".into(), DEFAULT_PATH.into()));
     }
     if !env.iter().any(|(k, _)| k == "HOME") {
-        env.push((
-            "HOME".into(),
-            if config.uid == 0 {
-                "/root".into()
-            } else {
-                "/".into()
-            },
-        ));
+        env.push(("HOME".into(), if config.uid == 0 { "/root".into() } else { "/".into() }));
     }
     env
 }
@@ -267,34 +223,21 @@ fn resolve_program(
     argv: &[Vec<u8>],
     env: &[(String, String)],
 ) -> Result<Vec<CString>, crate::Error> {
-    let program = argv
-        .first()
-        .ok_or(crate::config::ConfigError::EmptyCommand)?;
-    let nul = |field: &str| crate::config::ConfigError::NulByte {
-        field: field.into(),
-    };
+    let program = argv.first().ok_or(crate::config::ConfigError::EmptyCommand)?;
+    let nul = |field: &str| crate::config::ConfigError::NulByte { field: field.into() };
     if program.is_empty() {
         return Err(crate::config::ConfigError::EmptyCommand.into());
     }
     if program.contains(&b'/') {
-        return Ok(vec![
-            CString::new(program.clone()).map_err(|_| nul("command"))?,
-        ]);
+        return Ok(vec![CString::new(program.clone()).map_err(|_| nul("command"))?]);
     }
-    let path = env
-        .iter()
-        .find(|(k, _)| k == "PATH")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or(DEFAULT_PATH);
+    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or(DEFAULT_PATH);
     let candidates: Vec<PathBuf> = path
         .split(':')
         .filter(|d| !d.is_empty())
         .map(|d| Path::new(d).join(std::ffi::OsStr::from_bytes(program)))
         .collect();
-    let known: Vec<Option<bool>> = candidates
-        .iter()
-        .map(|c| exists_in_sandbox(config, c))
-        .collect();
+    let known: Vec<Option<bool>> = candidates.iter().map(|c| exists_in_sandbox(config, c)).collect();
     if !known.is_empty() && known.iter().all(|k| *k == Some(false)) {
         return Err(crate::config::ConfigError::CommandNotFound {
             program: String::from_utf8_lossy(program).into_owned(),
@@ -304,9 +247,7 @@ fn resolve_program(
     }
     candidates
         .into_iter()
-        .map(|c| {
-            CString::new(c.into_os_string().into_encoded_bytes()).map_err(|_| nul("command").into())
-        })
+        .map(|c| CString::new(c.into_os_string().into_encoded_bytes()).map_err(|_| nul("command").into()))
         .collect()
 }
 
@@ -335,10 +276,7 @@ fn exists_in_sandbox(config: &SandboxConfig, path: &Path) -> Option<bool> {
         RootFs::HostView => {
             let top = path.components().nth(1)?;
             let top = Path::new("/").join(top);
-            if crate::mount::plan::HOST_VIEW_DIRS
-                .iter()
-                .any(|d| Path::new(d) == top)
-            {
+            if crate::mount::plan::HOST_VIEW_DIRS.iter().any(|d| Path::new(d) == top) {
                 Some(path.exists())
             } else {
                 None
@@ -355,11 +293,7 @@ fn child_plan(
     exec_paths: Vec<CString>,
     idmap: &IdMapPlan,
 ) -> Result<ChildPlan, crate::Error> {
-    let nul = |field: &str| {
-        crate::Error::from(crate::config::ConfigError::NulByte {
-            field: field.into(),
-        })
-    };
+    let nul = |field: &str| crate::Error::from(crate::config::ConfigError::NulByte { field: field.into() });
     let mut strings = Vec::with_capacity(argv.len() + env.len());
     for a in argv {
         strings.push(CString::new(a.clone()).map_err(|_| nul("args"))?);
@@ -402,10 +336,7 @@ fn child_plan(
 fn last_capability() -> u32 {
     static LAST: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *LAST.get_or_init(|| {
-        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(63)
+        std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(63)
     })
 }
 

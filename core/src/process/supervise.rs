@@ -4,9 +4,13 @@
 //! cannot steal it, and it is reaped through its pidfd only.
 
 use super::SpawnError;
+use super::child::KILL_REQUEST;
 use super::exit::{Outcome, Output};
 use super::spawn::Spawned;
 use super::sync::{STATUS_FRAME_LEN, decode_status};
+
+/// How long init gets to kill and reap the sandbox before it is killed.
+const KILL_GRACE: Duration = Duration::from_secs(2);
 use crate::sys;
 use crate::userns::IdMapPlan;
 use std::fs::File;
@@ -30,6 +34,7 @@ pub struct Child {
     workload_status: Option<i32>,
     timed_out: bool,
     killed: bool,
+    kill_sent: Option<Instant>,
     outcome: Option<Outcome>,
     output_limit: Option<u64>,
     _idmap: IdMapPlan,
@@ -46,17 +51,8 @@ struct Capture {
 
 impl Capture {
     fn new(file: File, limit: Option<u64>) -> Capture {
-        let _ = nix::fcntl::fcntl(
-            &file,
-            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-        );
-        Capture {
-            file,
-            buf: Vec::new(),
-            limit: limit.unwrap_or(u64::MAX),
-            truncated: false,
-            open: true,
-        }
+        let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
+        Capture { file, buf: Vec::new(), limit: limit.unwrap_or(u64::MAX), truncated: false, open: true }
     }
 
     /// Reads what is available; keeps up to the limit and drops the rest so
@@ -124,10 +120,7 @@ fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize, nix::errno::Errno> {
         buf,
     );
     if r == Err(nix::errno::Errno::EPIPE) && !old.contains(Signal::SIGPIPE) {
-        let zero = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
+        let zero = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: valid set and timeout; consumes only a pending SIGPIPE.
         unsafe { libc::sigtimedwait(pipe.as_ref(), std::ptr::null_mut(), &zero) };
     }
@@ -136,12 +129,7 @@ fn write_no_sigpipe(fd: RawFd, buf: &[u8]) -> Result<usize, nix::errno::Errno> {
 }
 
 impl Child {
-    pub(crate) fn new(
-        s: Spawned,
-        started: Instant,
-        timeout: Option<Duration>,
-        output_limit: Option<u64>,
-    ) -> Child {
+    pub(crate) fn new(s: Spawned, started: Instant, timeout: Option<Duration>, output_limit: Option<u64>) -> Child {
         Child {
             pid: s.pid,
             pidfd: s.pidfd,
@@ -154,6 +142,7 @@ impl Child {
             workload_status: None,
             timed_out: false,
             killed: false,
+            kill_sent: None,
             outcome: None,
             output_limit,
             _idmap: s.idmap,
@@ -170,32 +159,31 @@ impl Child {
         self.pidfd.as_fd()
     }
 
-    /// Kills the whole sandbox (init dies, the pid namespace goes with it).
+    /// Kills the whole sandbox. Init SIGKILLs every process in it and reaps them (so their CPU time
+    /// is reported), then exits; should init not be done within
+    /// `KILL_GRACE`, it is SIGKILLed itself and the pid namespace goes with it.
     pub fn kill(&mut self) -> Result<(), crate::Error> {
-        if self.outcome.is_some() {
+        if self.outcome.is_some() || self.kill_sent.is_some() {
             return Ok(());
         }
         self.killed = true;
+        self.kill_sent = Some(Instant::now());
+        let asked = self.lifeline.as_ref().is_some_and(|l| sys::write_all(l.as_raw_fd(), &[KILL_REQUEST]).is_ok());
+        if asked { Ok(()) } else { self.kill_init() }
+    }
+
+    fn kill_init(&mut self) -> Result<(), crate::Error> {
         match sys::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL) {
             Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-            Err(e) => Err(SpawnError::Io {
-                what: "killing the sandbox",
-                source: e.into(),
-            }
-            .into()),
+            Err(e) => Err(SpawnError::Io { what: "killing the sandbox", source: e.into() }.into()),
         }
     }
 
     /// Sends `sig` to init, which forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
     /// SIGUSR1/2 and SIGWINCH to the workload.
     pub fn signal(&self, sig: i32) -> Result<(), crate::Error> {
-        sys::pidfd_send_signal(self.pidfd.as_raw_fd(), sig).map_err(|e| {
-            SpawnError::Io {
-                what: "signalling the sandbox",
-                source: e.into(),
-            }
-            .into()
-        })
+        sys::pidfd_send_signal(self.pidfd.as_raw_fd(), sig)
+            .map_err(|e| SpawnError::Io { what: "signalling the sandbox", source: e.into() }.into())
     }
 
     /// Waits for the end (enforcing the timeout). Stdin is closed first so a
@@ -223,10 +211,7 @@ impl Child {
     pub fn wait_with_output(mut self, input: Option<Vec<u8>>) -> Result<Output, crate::Error> {
         let mut feed = match (self.stdin.take(), input) {
             (Some(file), Some(data)) => {
-                let _ = nix::fcntl::fcntl(
-                    &file,
-                    nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-                );
+                let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
                 Some(Feed { file, data, pos: 0 })
             }
             _ => None,
@@ -236,8 +221,6 @@ impl Child {
             .flatten()
             .map(|f| Capture::new(f, self.output_limit))
             .collect();
-        let had = (self.outcome.is_none(), caps.len());
-        let _ = had;
         let has_out = caps.len();
         self.run_until(None, &mut caps, &mut feed)?;
         let mut outcome = self.outcome.clone().unwrap_or_default();
@@ -274,10 +257,13 @@ impl Child {
                 self.timed_out = true;
                 self.kill()?;
             }
-            let wake = [if self.timed_out { None } else { self.deadline }, until]
-                .into_iter()
-                .flatten()
-                .min();
+            if let Some(sent) = self.kill_sent
+                && now >= sent + KILL_GRACE
+            {
+                self.kill_init()?;
+            }
+            let grace = self.kill_sent.map(|s| s + KILL_GRACE).filter(|g| *g > now);
+            let wake = [if self.timed_out { None } else { self.deadline }, until, grace].into_iter().flatten().min();
             if let Some(u) = until
                 && now >= u
             {
@@ -285,12 +271,8 @@ impl Child {
                 self.poll_once(0, caps, feed)?;
                 return Ok(());
             }
-            let timeout_ms = wake.map_or(-1, |w| {
-                w.saturating_duration_since(now)
-                    .as_millis()
-                    .min(i32::MAX as u128) as i32
-                    + 1
-            });
+            let timeout_ms =
+                wake.map_or(-1, |w| w.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32 + 1);
             self.poll_once(timeout_ms, caps, feed)?;
         }
         Ok(())
@@ -302,42 +284,22 @@ impl Child {
         caps: &mut [Capture],
         feed: &mut Option<Feed>,
     ) -> Result<(), crate::Error> {
-        let mut fds = vec![libc::pollfd {
-            fd: self.pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds = vec![libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
         let life = self.lifeline.as_ref().map(|l| l.as_raw_fd());
         if let Some(l) = life {
-            fds.push(libc::pollfd {
-                fd: l,
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            fds.push(libc::pollfd { fd: l, events: libc::POLLIN, revents: 0 });
         }
         let cap_base = fds.len();
         for c in caps.iter().filter(|c| c.open) {
-            fds.push(libc::pollfd {
-                fd: c.file.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            });
+            fds.push(libc::pollfd { fd: c.file.as_raw_fd(), events: libc::POLLIN, revents: 0 });
         }
         if let Some(f) = feed.as_ref() {
-            fds.push(libc::pollfd {
-                fd: f.file.as_raw_fd(),
-                events: libc::POLLOUT,
-                revents: 0,
-            });
+            fds.push(libc::pollfd { fd: f.file.as_raw_fd(), events: libc::POLLOUT, revents: 0 });
         }
         match sys::poll(&mut fds, timeout_ms) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
             Err(e) => {
-                return Err(SpawnError::Io {
-                    what: "polling the sandbox",
-                    source: e.into(),
-                }
-                .into());
+                return Err(SpawnError::Io { what: "polling the sandbox", source: e.into() }.into());
             }
         }
         if life.is_some() && fds[1].revents != 0 {
@@ -350,10 +312,7 @@ impl Child {
             }
             i += 1;
         }
-        if feed.is_some()
-            && fds.last().is_some_and(|p| p.revents != 0)
-            && !feed.as_mut().is_some_and(Feed::pump)
-        {
+        if feed.is_some() && fds.last().is_some_and(|p| p.revents != 0) && !feed.as_mut().is_some_and(Feed::pump) {
             *feed = None;
         }
         if fds[0].revents != 0 {
@@ -376,11 +335,8 @@ impl Child {
     /// Init has exited: collect its status, the workload's, and the rest of
     /// the output (every writer is dead once the pid namespace is gone).
     fn reap(&mut self, caps: &mut [Capture]) -> Result<(), crate::Error> {
-        let reaped =
-            sys::waitid_pidfd(self.pidfd.as_raw_fd(), true).map_err(|e| SpawnError::Io {
-                what: "waiting for the sandbox",
-                source: e.into(),
-            })?;
+        let reaped = sys::waitid_pidfd(self.pidfd.as_raw_fd(), true)
+            .map_err(|e| SpawnError::Io { what: "waiting for the sandbox", source: e.into() })?;
         let Some(reaped) = reaped else { return Ok(()) };
         if self.workload_status.is_none() {
             self.read_lifeline();
@@ -394,15 +350,12 @@ impl Child {
                 }
             }
         }
-        let mut outcome = Outcome {
-            wall_time: self.started.elapsed(),
-            timed_out: self.timed_out,
-            ..Outcome::default()
-        };
+        let mut outcome =
+            Outcome { wall_time: self.started.elapsed(), timed_out: self.timed_out, ..Outcome::default() };
         outcome.set_rusage(&reaped.rusage);
         match self.workload_status {
-            Some(status) if !self.timed_out => outcome.set_wait_status(status),
-            _ if self.timed_out || self.killed => outcome.set_signal(libc::SIGKILL),
+            Some(status) => outcome.set_wait_status(status),
+            None if self.timed_out || self.killed => outcome.set_signal(libc::SIGKILL),
             _ => {
                 if reaped.code == libc::CLD_EXITED {
                     outcome.exit_code = Some(reaped.status);
@@ -417,11 +370,7 @@ impl Child {
 }
 
 fn readable_now(fd: RawFd) -> bool {
-    let mut p = [libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    }];
+    let mut p = [libc::pollfd { fd, events: libc::POLLIN, revents: 0 }];
     matches!(sys::poll(&mut p, 0), Ok(n) if n > 0)
 }
 

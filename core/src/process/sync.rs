@@ -80,11 +80,7 @@ mod tests {
 
     #[test]
     fn frames_round_trip() {
-        let f = FailureFrame {
-            step: 105,
-            errno: 13,
-            index: 7,
-        };
+        let f = FailureFrame { step: 105, errno: 13, index: 7 };
         assert_eq!(FailureFrame::decode(&f.encode()), Some(f));
         assert_eq!(decode_status(&encode_status(256)), Some(256));
         assert_eq!(decode_status(&[0; 8]), None);

@@ -13,11 +13,7 @@ use std::time::Duration;
 const SETUP_FAILED: u8 = 125;
 
 #[derive(Parser)]
-#[command(
-    name = "sandbox",
-    version,
-    about = "Run a command in a rootless Linux sandbox"
-)]
+#[command(name = "sandbox", version, about = "Run a command in a rootless Linux sandbox")]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -98,26 +94,29 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
     /// The command and its arguments.
-    #[arg(
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "CMD"
-    )]
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
     command: Vec<OsString>,
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            let _ = e.print();
+            // Usage errors are setup failures (125), as in `docker run`.
+            return match e.kind() {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => ExitCode::SUCCESS,
+                _ => ExitCode::from(SETUP_FAILED),
+            };
+        }
+    };
     match cli.command {
         Cmd::Run(args) => run(args),
         Cmd::Check { json } => {
             let report = sandbox_core::probe::check();
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&report).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             } else {
                 print!("{}", report.render_table());
             }
@@ -132,6 +131,11 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    if let Some(flag) = args.command[0].to_str().filter(|a| a.starts_with('-')) {
+        return fail(format!(
+            "run: unknown option '{flag}'; see `sandbox run --help` (the command goes after the options)"
+        ));
+    }
     let config = match config_from_args(&args) {
         Ok(c) => c,
         Err(e) => return fail(e),
@@ -149,11 +153,7 @@ fn run(args: RunArgs) -> ExitCode {
             let code = match e.errno() {
                 Some(libc::ENOENT) if e.stage() == sandbox_core::Stage::Exec => 127,
                 Some(_) if e.stage() == sandbox_core::Stage::Exec => 126,
-                _ if e.kind() == sandbox_core::ErrorKind::NotFound
-                    && e.stage() == sandbox_core::Stage::Validate =>
-                {
-                    127
-                }
+                _ if e.kind() == sandbox_core::ErrorKind::NotFound && e.stage() == sandbox_core::Stage::Validate => 127,
                 _ => SETUP_FAILED,
             };
             eprintln!("sandbox: {e}");
@@ -174,10 +174,7 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     if outcome.timed_out {
-        eprintln!(
-            "sandbox: timed out after {}",
-            args.timeout.as_deref().unwrap_or("?")
-        );
+        eprintln!("sandbox: timed out after {}", args.timeout.as_deref().unwrap_or("?"));
     }
     ExitCode::from(outcome.shell_status().clamp(0, 255) as u8)
 }
@@ -195,9 +192,7 @@ fn config_from_args(a: &RunArgs) -> Result<SandboxConfig, String> {
         c.mounts.push(parse_tmpfs(t)?);
     }
     for e in &a.env {
-        let (k, v) = e
-            .split_once('=')
-            .ok_or_else(|| format!("--env: '{e}' is not K=V; write e.g. -e FOO=bar"))?;
+        let (k, v) = e.split_once('=').ok_or_else(|| format!("--env: '{e}' is not K=V; write e.g. -e FOO=bar"))?;
         c.env.retain(|(ek, _)| ek != k);
         c.env.push((k.to_string(), v.to_string()));
     }
@@ -250,11 +245,7 @@ fn parse_volume(v: &str) -> Result<Mount, String> {
     if src.is_empty() || dst.is_empty() {
         return Err(bad());
     }
-    Ok(Mount::Bind {
-        source: PathBuf::from(src),
-        target: PathBuf::from(dst),
-        readonly,
-    })
+    Ok(Mount::Bind { source: PathBuf::from(src), target: PathBuf::from(dst), readonly })
 }
 
 fn parse_tmpfs(t: &str) -> Result<Mount, String> {
@@ -262,34 +253,24 @@ fn parse_tmpfs(t: &str) -> Result<Mount, String> {
     let (mut size, mut mode) = (None, None);
     for opt in opts.split(',').filter(|o| !o.is_empty()) {
         match opt.split_once('=') {
-            Some(("size", s)) => {
-                size = Some(parse_size("--tmpfs size", s).map_err(|e| e.to_string())?)
-            }
+            Some(("size", s)) => size = Some(parse_size("--tmpfs size", s).map_err(|e| e.to_string())?),
             Some(("mode", m)) => {
-                mode =
-                    Some(u32::from_str_radix(m, 8).map_err(|_| {
-                        format!("--tmpfs mode: '{m}' is not an octal mode like 1777")
-                    })?)
+                mode = Some(
+                    u32::from_str_radix(m, 8)
+                        .map_err(|_| format!("--tmpfs mode: '{m}' is not an octal mode like 1777"))?,
+                )
             }
             _ => {
-                return Err(format!(
-                    "--tmpfs: unknown option '{opt}'; use size=64m or mode=1777"
-                ));
+                return Err(format!("--tmpfs: unknown option '{opt}'; use size=64m or mode=1777"));
             }
         }
     }
-    Ok(Mount::Tmpfs {
-        target: PathBuf::from(dst),
-        size,
-        mode,
-    })
+    Ok(Mount::Tmpfs { target: PathBuf::from(dst), size, mode })
 }
 
 fn parse_user(u: &str) -> Result<(u32, u32), String> {
     let num = |s: &str| {
-        s.parse::<u32>().map_err(|_| {
-            format!("--user: '{s}' is not a numeric id; write UID[:GID], e.g. -u 1000:1000")
-        })
+        s.parse::<u32>().map_err(|_| format!("--user: '{s}' is not a numeric id; write UID[:GID], e.g. -u 1000:1000"))
     };
     match u.split_once(':') {
         Some((a, b)) => Ok((num(a)?, num(b)?)),
@@ -328,12 +309,7 @@ impl SignalForwarder {
     fn install() -> SignalForwarder {
         use nix::sys::signal::{SigSet, Signal};
         let mut set = SigSet::empty();
-        for s in [
-            Signal::SIGINT,
-            Signal::SIGTERM,
-            Signal::SIGHUP,
-            Signal::SIGQUIT,
-        ] {
+        for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
             set.add(s);
         }
         let _ = set.thread_block();
@@ -349,15 +325,7 @@ impl SignalForwarder {
             use std::os::fd::AsRawFd;
             while let Ok(sig) = self.set.wait() {
                 // SAFETY: pidfd_send_signal on an fd this thread owns.
-                unsafe {
-                    libc::syscall(
-                        libc::SYS_pidfd_send_signal,
-                        pidfd.as_raw_fd(),
-                        sig as i32,
-                        0usize,
-                        0u32,
-                    )
-                };
+                unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig as i32, 0usize, 0u32) };
             }
         });
     }
@@ -369,23 +337,10 @@ mod tests {
 
     #[test]
     fn parses_volumes_tmpfs_users_and_durations() {
-        assert!(matches!(
-            parse_volume("/a:/b:ro"),
-            Ok(Mount::Bind { readonly: true, .. })
-        ));
+        assert!(matches!(parse_volume("/a:/b:ro"), Ok(Mount::Bind { readonly: true, .. })));
         assert!(parse_volume("/a").unwrap_err().contains("SRC:DST"));
-        assert!(matches!(
-            parse_tmpfs("/t:size=64m"),
-            Ok(Mount::Tmpfs {
-                size: Some(67108864),
-                ..
-            })
-        ));
-        assert!(
-            parse_tmpfs("/t:size=lots")
-                .unwrap_err()
-                .contains("--tmpfs size")
-        );
+        assert!(matches!(parse_tmpfs("/t:size=64m"), Ok(Mount::Tmpfs { size: Some(67108864), .. })));
+        assert!(parse_tmpfs("/t:size=lots").unwrap_err().contains("--tmpfs size"));
         assert_eq!(parse_user("1000:100").unwrap(), (1000, 100));
         assert!(parse_user("bob").unwrap_err().contains("--user"));
         assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
