@@ -167,7 +167,7 @@ pub fn open_in_root(root: RawFd, path: &CStr, flags: c_int, mode: u32) -> SysRes
     let how = OpenHow {
         flags: (flags | libc::O_CLOEXEC) as u64,
         mode: mode as u64,
-        resolve: (libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS) as u64,
+        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
     };
     retry(|| {
         // SAFETY: `how` lives on the stack for the call and its size is passed.
@@ -214,11 +214,6 @@ pub fn dup_above(fd: RawFd, min: RawFd) -> SysResult<RawFd> {
 pub fn dup2(from: RawFd, to: RawFd) -> SysResult<()> {
     // SAFETY: plain integer arguments; `to` is replaced atomically.
     retry(|| check_int(unsafe { libc::dup2(from, to) }).map(drop))
-}
-
-pub fn set_cloexec(fd: RawFd) -> SysResult<()> {
-    // SAFETY: F_SETFD takes an integer argument.
-    check_int(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
 }
 
 pub fn write_all(fd: RawFd, mut buf: &[u8]) -> SysResult<()> {
@@ -336,11 +331,6 @@ pub fn clear_capability_sets() -> SysResult<()> {
 pub fn set_no_new_privs() -> SysResult<()> {
     // SAFETY: prctl with integer arguments.
     check_int(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
-}
-
-pub fn set_dumpable(on: bool) -> SysResult<()> {
-    // SAFETY: prctl with integer arguments.
-    check_int(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) }).map(drop)
 }
 
 pub fn set_child_subreaper() -> SysResult<()> {

@@ -160,14 +160,18 @@ fn become_init(plan: &mut ChildPlan) -> c_int {
         let _ = sys::set_child_subreaper();
     }
     let mut unused = 0;
-    // SAFETY: the workload stack lies in this process's copy of the parent's
-    // mapping; `workload_main` runs only async-signal-safe code and exits.
+    // CLONE_VM|CLONE_VFORK (posix_spawn's trick): the workload borrows
+    // init's memory until it execs, sparing a copy of the address space;
+    // init waits meanwhile.
+    // SAFETY: the workload runs on its own stack (the upper half of the
+    // mapping), only reads the plan, calls only async-signal-safe code and
+    // ends in execve or _exit; init is suspended until then.
     let workload = unsafe {
         sys::clone_with_stack(
             workload_main,
             plan.workload_stack,
             plan.workload_stack_len,
-            libc::SIGCHLD,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             (plan as *mut ChildPlan).cast(),
             &mut unused,
         )

@@ -126,11 +126,11 @@ fn describe_step(frame: FailureFrame, plan: &ChildPlan) -> (String, Option<PathB
             (Some(w), None) => w.describe().to_string(),
             (None, _) => "setting up mounts".to_string(),
         };
-        let path = op.and_then(|op| match op {
-            crate::mount::Op::Bind { source, .. } => Some(PathBuf::from(source.to_string_lossy().into_owned())),
-            crate::mount::Op::Fs { target, .. } => Some(Path::new("/").join(target.to_string_lossy().as_ref())),
+        let path = op.map(|op| match op {
+            crate::mount::Op::Bind { source, .. } => PathBuf::from(source.to_string_lossy().into_owned()),
+            crate::mount::Op::Fs { target, .. } => Path::new("/").join(target.to_string_lossy().as_ref()),
             crate::mount::Op::Symlink { parent, name, .. } => {
-                Some(Path::new("/").join(parent.to_string_lossy().as_ref()).join(name.to_string_lossy().as_ref()))
+                Path::new("/").join(parent.to_string_lossy().as_ref()).join(name.to_string_lossy().as_ref())
             }
         });
         let hint = match frame.errno {

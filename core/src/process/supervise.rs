@@ -305,12 +305,10 @@ impl Child {
         if life.is_some() && fds[1].revents != 0 {
             self.read_lifeline();
         }
-        let mut i = cap_base;
-        for c in caps.iter_mut().filter(|c| c.open) {
+        for (i, c) in (cap_base..).zip(caps.iter_mut().filter(|c| c.open)) {
             if fds[i].revents != 0 {
                 c.pump();
             }
-            i += 1;
         }
         if feed.is_some() && fds.last().is_some_and(|p| p.revents != 0) && !feed.as_mut().is_some_and(Feed::pump) {
             *feed = None;

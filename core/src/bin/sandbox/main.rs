@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a command in a new sandbox (default: read-only view of the host's /usr, /etc, ...).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Report what this kernel and user can do, feature by feature.
     Check {
         /// Print JSON instead of a table.
@@ -112,7 +112,7 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Cmd::Run(args) => run(args),
+        Cmd::Run(args) => run(*args),
         Cmd::Check { json } => {
             let report = sandbox_core::probe::check();
             if json {
