@@ -229,3 +229,20 @@ both! {
         assert!(!s.contains("sda") && !s.contains("vda") && !s.contains("kmsg"), "{s}");
     }
 }
+
+both! {
+    fn cap_add_keeps_only_the_named_capability_inside() {
+        let sb = Sandbox::builder().cap_add("NET_BIND_SERVICE").build().unwrap();
+        let out = run(&sb, "grep -E '^Cap(Prm|Eff|Bnd|Amb)' /proc/self/status");
+        let s = text(&out.stdout);
+        for cap in ["CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+            assert!(s.contains(&format!("{cap}:\t0000000000000400")), "{cap}: {s}");
+        }
+        // As a non-root uid inside, the ambient set carries it across exec.
+        let sb = Sandbox::builder().cap_add("NET_BIND_SERVICE").user(1000, 1000).build().unwrap();
+        let out = run(&sb, "grep -E '^CapEff' /proc/self/status");
+        assert_eq!(text(&out.stdout), "CapEff:\t0000000000000400\n");
+        let e = Sandbox::builder().cap_add("FLY").build().unwrap_err();
+        assert!(e.to_string().starts_with("cap_add: 'FLY' is invalid"), "{e}");
+    }
+}

@@ -13,6 +13,7 @@
 //! # Ok::<(), sandbox_core::Error>(())
 //! ```
 
+pub mod caps;
 pub mod config;
 pub mod error;
 pub mod mount;

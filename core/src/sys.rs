@@ -306,12 +306,13 @@ pub fn setresuid(uid: u32) -> SysResult<()> {
     check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) }).map(drop)
 }
 
-/// Drops the ambient and bounding (up to `last_cap`) sets; the others are
-/// cleared after the id switch, which still needs CAP_SETUID/CAP_SETGID.
-pub fn drop_bounding_and_ambient(last_cap: u32) -> SysResult<()> {
+/// Drops the ambient set and every bounding capability not in `keep` (up
+/// to `last_cap`); the other sets are set after the id switch, which still
+/// needs CAP_SETUID/CAP_SETGID.
+pub fn drop_bounding_and_ambient(last_cap: u32, keep: u64) -> SysResult<()> {
     // SAFETY: prctl with integer arguments.
     check_int(unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) })?;
-    for cap in 0..=last_cap {
+    for cap in (0..=last_cap).filter(|c| *c >= 64 || keep & (1 << c) == 0) {
         // SAFETY: prctl with integer arguments.
         match check_int(unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) }) {
             Ok(_) | Err(Errno::EINVAL) => {}
@@ -321,11 +322,31 @@ pub fn drop_bounding_and_ambient(last_cap: u32) -> SysResult<()> {
     Ok(())
 }
 
-pub fn clear_capability_sets() -> SysResult<()> {
+/// Sets effective, permitted and inheritable to exactly `keep`, and raises
+/// the same capabilities in the ambient set so they survive execve for a
+/// non-root uid.
+pub fn set_capabilities(keep: u64) -> SysResult<()> {
     let header = CapHeader { version: LINUX_CAPABILITY_VERSION_3, pid: 0 };
-    let data = [CapData::default(); 2];
+    let (lo, hi) = (keep as u32, (keep >> 32) as u32);
+    let data = [
+        CapData { effective: lo, permitted: lo, inheritable: lo },
+        CapData { effective: hi, permitted: hi, inheritable: hi },
+    ];
     // SAFETY: header and two data entries as _LINUX_CAPABILITY_VERSION_3 requires.
-    check(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) }).map(drop)
+    check(unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) })?;
+    for cap in (0..64u32).filter(|c| keep & (1 << c) != 0) {
+        // SAFETY: prctl with integer arguments.
+        check_int(unsafe {
+            libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, cap as libc::c_ulong, 0, 0)
+        })?;
+    }
+    Ok(())
+}
+
+/// Keeps permitted capabilities across the switch away from uid 0.
+pub fn keep_caps_on_setuid() -> SysResult<()> {
+    // SAFETY: prctl with integer arguments.
+    check_int(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) }).map(drop)
 }
 
 pub fn set_no_new_privs() -> SysResult<()> {

@@ -1,12 +1,15 @@
 use sandbox_core::{Sandbox, Stdio};
 use std::time::Instant;
 fn med(sb: &Sandbox, n: usize) -> f64 {
-    let mut v: Vec<f64> = (0..n).map(|_| {
-        let t = Instant::now();
-        let o = sb.command("/bin/true").stdin(Stdio::Null).stdout(Stdio::Null).stderr(Stdio::Null).status().unwrap();
-        assert_eq!(o.exit_code, Some(0));
-        t.elapsed().as_secs_f64() * 1000.0
-    }).collect();
+    let mut v: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let o =
+                sb.command("/bin/true").stdin(Stdio::Null).stdout(Stdio::Null).stderr(Stdio::Null).status().unwrap();
+            assert_eq!(o.exit_code, Some(0));
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[n / 2]
 }
@@ -16,8 +19,31 @@ fn main() {
         ("default", Sandbox::builder().build().unwrap()),
         ("no-net", Sandbox::builder().net_namespace(false).build().unwrap()),
         ("no-net-no-mnt", Sandbox::builder().net_namespace(false).mount_namespace(false).build().unwrap()),
-        ("user+pid only", Sandbox::builder().net_namespace(false).mount_namespace(false).ipc_namespace(false).uts_namespace(false).cgroup_namespace(false).build().unwrap()),
-        ("user only", Sandbox::builder().net_namespace(false).mount_namespace(false).ipc_namespace(false).uts_namespace(false).cgroup_namespace(false).pid_namespace(false).build().unwrap()),
+        (
+            "user+pid only",
+            Sandbox::builder()
+                .net_namespace(false)
+                .mount_namespace(false)
+                .ipc_namespace(false)
+                .uts_namespace(false)
+                .cgroup_namespace(false)
+                .build()
+                .unwrap(),
+        ),
+        (
+            "user only",
+            Sandbox::builder()
+                .net_namespace(false)
+                .mount_namespace(false)
+                .ipc_namespace(false)
+                .uts_namespace(false)
+                .cgroup_namespace(false)
+                .pid_namespace(false)
+                .build()
+                .unwrap(),
+        ),
     ];
-    for (name, sb) in &cfgs { println!("{name:16} {:.3} ms", med(sb, n)); }
+    for (name, sb) in &cfgs {
+        println!("{name:16} {:.3} ms", med(sb, n));
+    }
 }

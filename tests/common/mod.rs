@@ -41,7 +41,7 @@ pub fn rerun_as_nobody(test_name: &str) {
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = retry_busy(|| {
         std::process::Command::new(&copy)
-            .args([test_name, "--exact", "--nocapture", "--test-threads=1"])
+            .args([test_name, "--exact", "--nocapture", "--test-threads=1", "--include-ignored"])
             .env(ROOTLESS_ENV, "1")
             .current_dir(dir.path())
             .uid(NOBODY)

@@ -89,6 +89,12 @@ impl SandboxBuilder {
         self
     }
 
+    /// Lets the workload keep a capability (inside its user namespace).
+    pub fn cap_add(mut self, name: impl Into<String>) -> Self {
+        self.config.cap_add.push(name.into());
+        self
+    }
+
     pub fn mount_namespace(mut self, on: bool) -> Self {
         self.config.namespaces.mount = on;
         self

@@ -113,6 +113,9 @@ pub struct SandboxConfig {
     pub timeout: Option<Duration>,
     /// Bytes kept of each captured stream; the rest is read and dropped.
     pub output_limit: Option<u64>,
+    /// Capabilities the workload keeps (inside its user namespace only);
+    /// none by default. Names as `docker run --cap-add`: CHOWN, SETUID, ALL.
+    pub cap_add: Vec<String>,
 }
 
 /// PATH used when the caller sets none: the usual FHS directories.
@@ -134,6 +137,7 @@ impl Default for SandboxConfig {
             network: Network::None,
             timeout: None,
             output_limit: None,
+            cap_add: Vec::new(),
         }
     }
 }

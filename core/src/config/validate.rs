@@ -65,6 +65,7 @@ impl SandboxConfig {
                 });
             }
         }
+        crate::caps::mask(&self.cap_add)?;
         if self.id_mapping == IdMapping::HostRoot && !nix::unistd::geteuid().is_root() {
             return Err(ConfigError::HostRootNeedsRoot);
         }

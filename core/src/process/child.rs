@@ -39,6 +39,8 @@ pub struct ChildPlan {
     pub uid: u32,
     pub gid: u32,
     pub last_cap: u32,
+    /// Capabilities the workload keeps (bit mask); 0 drops them all.
+    pub keep_caps: u64,
     pub cwd: CString,
     /// Candidate paths for the program, in PATH order (execvp semantics).
     pub exec_paths: Vec<CString>,
@@ -272,8 +274,13 @@ extern "C" fn workload_main(arg: *mut c_void) -> c_int {
 
 fn drop_privileges(plan: &ChildPlan) {
     // Bounding set first: dropping it needs CAP_SETPCAP, gone after setuid.
-    if let Err(e) = sys::drop_bounding_and_ambient(plan.last_cap) {
+    if let Err(e) = sys::drop_bounding_and_ambient(plan.last_cap, plan.keep_caps) {
         die(step::CAPS, e, 0);
+    }
+    if plan.keep_caps != 0
+        && let Err(e) = sys::keep_caps_on_setuid()
+    {
+        die(step::CAPS, e, 2);
     }
     if let Err(e) = sys::setresgid(plan.gid) {
         die(step::SETGID, e, plan.gid);
@@ -281,7 +288,7 @@ fn drop_privileges(plan: &ChildPlan) {
     if let Err(e) = sys::setresuid(plan.uid) {
         die(step::SETUID, e, plan.uid);
     }
-    if let Err(e) = sys::clear_capability_sets() {
+    if let Err(e) = sys::set_capabilities(plan.keep_caps) {
         die(step::CAPS, e, 1);
     }
     if let Err(e) = sys::set_no_new_privs() {

@@ -320,6 +320,7 @@ fn child_plan(
         uid: config.uid,
         gid: config.gid,
         last_cap: last_capability(),
+        keep_caps: crate::caps::mask(&config.cap_add)?,
         cwd: CString::new(config.cwd.as_os_str().as_bytes()).map_err(|_| nul("cwd"))?,
         exec_paths,
         argv: ptrs,

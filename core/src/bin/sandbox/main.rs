@@ -90,6 +90,9 @@ struct RunArgs {
     /// Share this namespace with the host instead of a new one (repeatable).
     #[arg(long = "share", value_enum, value_name = "NS")]
     share: Vec<NsArg>,
+    /// Let the workload keep a capability inside its user namespace (e.g. CHOWN, ALL; repeatable).
+    #[arg(long = "cap-add", value_name = "CAP")]
+    cap_add: Vec<String>,
     /// Write the outcome as JSON to FILE ('-' for stdout).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -227,6 +230,7 @@ fn config_from_args(a: &RunArgs) -> Result<SandboxConfig, String> {
         };
         *flag = false;
     }
+    c.cap_add = a.cap_add.clone();
     if let Some(t) = &a.timeout {
         c.timeout = Some(parse_duration(t)?);
     }
