@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 # What the host looks like before: mounts, sandbox processes, temp dirs.
 userns_procs() {
-    # Processes in any user namespace but the initial one: a leaked sandbox.
-    local init_ns; init_ns=$(readlink /proc/1/ns/user)
+    # Processes in any user namespace but ours: a leaked sandbox.
+    local init_ns; init_ns=$(readlink /proc/self/ns/user)
     local n=0
     for p in /proc/[0-9]*; do
         ns=$(readlink "$p/ns/user" 2>/dev/null) || continue
@@ -28,6 +28,7 @@ cargo test --workspace --all-targets
 cargo test --workspace --doc
 echo "== example"
 cargo run -q -p sandbox-core --example run-python-with-timeout
+cargo run -q -p sandbox-core --example spawn-cost-by-namespace -- 20
 
 echo "== leftovers"
 fail=0

@@ -1,3 +1,10 @@
+//! How much each namespace costs: median spawn-to-exit of `/bin/true` over
+//! N runs (default 300, or the first argument) for configurations from all
+//! namespaces down to the user namespace alone. A quick breakdown next to
+//! the criterion bench (`cargo bench --bench spawn`).
+//!
+//! `cargo run --release -p sandbox-core --example spawn-cost-by-namespace -- 300`
+
 use sandbox_core::{Sandbox, Stdio};
 use std::time::Instant;
 fn med(sb: &Sandbox, n: usize) -> f64 {
@@ -14,7 +21,7 @@ fn med(sb: &Sandbox, n: usize) -> f64 {
     v[n / 2]
 }
 fn main() {
-    let n = 300;
+    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300);
     let cfgs: Vec<(&str, Sandbox)> = vec![
         ("default", Sandbox::builder().build().unwrap()),
         ("no-net", Sandbox::builder().net_namespace(false).build().unwrap()),
