@@ -802,20 +802,11 @@ fn subordinate_ids() -> Feature {
     Feature::new("subordinate_ids", status, detail).fix(fix)
 }
 
-/// The first `start:count` entry of `file` for `name` or the numeric `id`.
+/// The first `start:count` entry of `file` for `name` or the numeric `id`,
+/// as the engine reads it (at most one 65536-id range is used).
 fn subordinate_entry(file: &str, name: Option<&str>, id: u32) -> Option<String> {
-    let text = std::fs::read_to_string(file).ok()?;
-    let id = id.to_string();
-    text.lines().find_map(|line| {
-        let mut f = line.trim().split(':');
-        let (who, start, count) = (f.next()?, f.next()?, f.next()?);
-        if who != id && Some(who) != name {
-            return None;
-        }
-        let start: u64 = start.parse().ok()?;
-        let count: u64 = count.parse().ok()?;
-        Some(format!("{start}-{}", start + count.saturating_sub(1)))
-    })
+    let (start, count) = crate::userns::subordinate_range(file, name, id)?;
+    Some(format!("{start}-{}", u64::from(start) + u64::from(count).saturating_sub(1)))
 }
 
 fn find_on_path(tool: &str) -> Option<PathBuf> {

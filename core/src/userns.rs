@@ -195,7 +195,7 @@ fn run_helper(tool: &'static str, pid: i32, map: &[Extent]) -> Result<(), IdMapE
 }
 
 /// The first `start:count` line of `file` for `name` or numeric `id`.
-fn subordinate_range(file: &str, name: Option<&str>, id: u32) -> Option<(u32, u32)> {
+pub(crate) fn subordinate_range(file: &str, name: Option<&str>, id: u32) -> Option<(u32, u32)> {
     let text = std::fs::read_to_string(file).ok()?;
     let id = id.to_string();
     text.lines().find_map(|line| {
