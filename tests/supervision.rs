@@ -167,3 +167,13 @@ both! {
         assert!(out.outcome.cpu_time.total() > Duration::from_millis(200), "{:?}", out.outcome);
     }
 }
+
+both! {
+    fn init_reaps_orphaned_zombies() {
+        // The subshell exits at once, orphaning its child to init; once that
+        // child exits it must not linger as a zombie.
+        let script = "(sh -c 'exit 0' &); sleep 0.3; grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null || echo NO-ZOMBIES";
+        let out = quick().command("sh").args(["-c", script]).output().unwrap();
+        assert_eq!(text(&out.stdout), "NO-ZOMBIES\n");
+    }
+}
