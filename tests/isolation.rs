@@ -30,7 +30,7 @@ both! {
         assert_eq!(map[0], 0);
         if host_uid() == 0 {
             // Root caller: a private range, never host root.
-            assert!(map[1] >= 1 << 30, "root caller must map to a private range: {map:?}");
+            assert!(map[1] >= sandbox_core::userns::ROOT_RANGE_BASE as u64, "root caller must map to a private range: {map:?}");
             assert_eq!(map[2], 65536);
         } else {
             assert_eq!(map[1..], [host_uid() as u64, 1]);
@@ -68,7 +68,7 @@ fn root_callers_workload_runs_as_unprivileged_host_uid_unless_host_root_is_asked
     let status = std::fs::read_to_string(format!("/proc/{workload}/status")).unwrap();
     let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
     let uids: Vec<u32> = uid_line.split_whitespace().skip(1).map(|u| u.parse().unwrap()).collect();
-    assert!(uids.iter().all(|&u| u >= 1 << 30), "host sees {uid_line}");
+    assert!(uids.iter().all(|&u| u >= sandbox_core::userns::ROOT_RANGE_BASE), "host sees {uid_line}");
     child.kill().unwrap();
 }
 

@@ -197,7 +197,7 @@ impl Command {
             self.stderr.take().unwrap_or(d2).into_spec(),
         ];
         let started = Instant::now();
-        let spawned = spawn(&self.config, &self.argv, &self.env, stdio)?;
+        let spawned = spawn(&self.config, &self.argv, &self.env, stdio, started)?;
         Ok(Child::new(spawned, started, self.config.timeout, self.config.output_limit))
     }
 }

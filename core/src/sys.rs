@@ -349,6 +349,43 @@ pub fn keep_caps_on_setuid() -> SysResult<()> {
     check_int(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) }).map(drop)
 }
 
+/// Gives this process a fresh anonymous session keyring, so the host's
+/// session keyring (Kerberos tickets, fscrypt keys…) is not possessed inside.
+pub fn join_new_session_keyring() -> SysResult<()> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: a null name asks for a new anonymous keyring.
+    check(unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, std::ptr::null::<libc::c_char>()) })
+        .map(drop)
+}
+
+/// Zeroes `[start, end)` of this process's own memory (a private copy in
+/// the child): used to wipe the host's argv/environ so /proc/1/cmdline of
+/// the sandbox's init does not show the host's arguments.
+///
+/// # Safety
+/// The range must be mapped and writable in this process and not used by
+/// any code that runs afterwards.
+pub unsafe fn wipe(start: usize, end: usize) {
+    if start != 0 && end > start {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::ptr::write_bytes(start as *mut u8, 0, end - start) };
+    }
+}
+
+pub fn set_process_name(name: &CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr() as libc::c_ulong, 0, 0, 0) };
+}
+
+/// Writes `value` to the file at `path` (e.g. a sysctl under /proc/sys).
+pub fn write_file(path: &CStr, value: &[u8]) -> SysResult<()> {
+    // SAFETY: valid C string.
+    let fd = check_int(unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) })?;
+    let r = write_all(fd, value);
+    close(fd);
+    r
+}
+
 pub fn set_no_new_privs() -> SysResult<()> {
     // SAFETY: prctl with integer arguments.
     check_int(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
@@ -367,7 +404,7 @@ pub fn setsid() -> SysResult<()> {
 /// Resets every signal disposition to the default and unblocks all signals:
 /// a host that ignores SIGPIPE (Python does) must not pass that on.
 pub fn reset_signals() -> SysResult<()> {
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
@@ -375,6 +412,25 @@ pub fn reset_signals() -> SysResult<()> {
         unsafe { libc::signal(sig, libc::SIG_DFL) };
     }
     unblock_all_signals()
+}
+
+/// Blocks every signal in the calling thread, returning the old mask: the
+/// parent holds this across `clone` so no host handler can run in the child
+/// before it has reset them (posix_spawn does the same).
+pub fn block_all_signals() -> SysResult<libc::sigset_t> {
+    // SAFETY: sets are initialised by sigfillset/sigprocmask before use.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        check_int(libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old))?;
+        Ok(old)
+    }
+}
+
+pub fn restore_signal_mask(old: &libc::sigset_t) {
+    // SAFETY: `old` came from block_all_signals.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old, std::ptr::null_mut()) };
 }
 
 pub fn unblock_all_signals() -> SysResult<()> {

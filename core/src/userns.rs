@@ -11,14 +11,18 @@ use crate::config::{IdMapping, SandboxConfig};
 use crate::error::{ErrorKind, kind_of_errno};
 use std::fs::File;
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// First host id handed to root callers' sandboxes; each gets `RANGE` ids.
-pub const ROOT_RANGE_BASE: u32 = 1 << 30;
+/// 0x70000000 is above systemd's container range (0x80000–0x6FFFFFFF) and
+/// the slots stop below its foreign-id range (0x7FFE0000) and below 2^31,
+/// which some tools still read as negative.
+pub const ROOT_RANGE_BASE: u32 = 0x7000_0000;
 pub const RANGE: u32 = 65536;
-const ROOT_SLOTS: u32 = 16384;
+const ROOT_SLOTS: u32 = (0x7FFE_0000 - ROOT_RANGE_BASE) / RANGE;
 const SLOT_DIR: &str = "/run/sandbox/idmap";
 
 #[derive(Debug, thiserror::Error)]
@@ -120,10 +124,27 @@ impl IdMapPlan {
         let (gs, gc) = subordinate_range("/etc/subgid", user.as_deref().or(group.as_deref()), euid)
             .or_else(|| subordinate_range("/etc/subgid", group.as_deref(), egid))
             .ok_or(IdMapError::NoSubordinateRange { kind: "gid", user: name })?;
+        if euid == 0 {
+            // Root's own range only: sandbox root must never be host root
+            // unless `HostRoot` says so.
+            return Ok(IdMapPlan {
+                uid: vec![Extent { inside: 0, outside: us, count: uc }],
+                gid: vec![Extent { inside: 0, outside: gs, count: gc }],
+                via_helpers: false,
+                deny_setgroups: false,
+                _slot: None,
+            });
+        }
         Ok(IdMapPlan {
-            uid: vec![Extent { inside: 0, outside: euid, count: 1 }, Extent { inside: 1, outside: us, count: uc }],
-            gid: vec![Extent { inside: 0, outside: egid, count: 1 }, Extent { inside: 1, outside: gs, count: gc }],
-            via_helpers: euid != 0,
+            uid: vec![
+                Extent { inside: 0, outside: euid, count: 1 },
+                Extent { inside: 1, outside: us, count: uc.min(RANGE - 1) },
+            ],
+            gid: vec![
+                Extent { inside: 0, outside: egid, count: 1 },
+                Extent { inside: 1, outside: gs, count: gc.min(RANGE - 1) },
+            ],
+            via_helpers: true,
             deny_setgroups: false,
             _slot: None,
         })
@@ -204,14 +225,14 @@ pub(crate) fn subordinate_range(file: &str, name: Option<&str>, id: u32) -> Opti
         if who != id && Some(who) != name {
             return None;
         }
-        Some((start.parse().ok()?, count.parse::<u32>().ok()?.min(RANGE - 1)))
+        Some((start.parse().ok()?, count.parse::<u32>().ok()?.min(RANGE)))
     })
 }
 
 /// Reserves one of the root ranges with an exclusive flock on its slot file.
 fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    std::fs::create_dir_all(SLOT_DIR).map_err(|source| IdMapError::NoSlot { source })?;
+    slot_dir_is_private().map_err(|source| IdMapError::NoSlot { source })?;
     let start = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(std::process::id());
     for i in 0..ROOT_SLOTS {
         let slot = start.wrapping_add(i) % ROOT_SLOTS;
@@ -219,6 +240,8 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(format!("{SLOT_DIR}/{slot}.lock"))
             .map_err(|source| IdMapError::NoSlot { source })?;
         // SAFETY: flock on an fd we own, non-blocking.
@@ -227,4 +250,25 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
         }
     }
     Err(IdMapError::NoSlot { source: std::io::Error::from_raw_os_error(libc::EAGAIN) })
+}
+
+/// Makes sure the slot directory is root's alone (0700, not a symlink), so
+/// no other user can hold a slot's lock and starve root's sandboxes.
+fn slot_dir_is_private() -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    static CHECKED: std::sync::OnceLock<Result<(), i32>> = std::sync::OnceLock::new();
+    let r = CHECKED.get_or_init(|| {
+        let dir = std::path::Path::new(SLOT_DIR);
+        let _ = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir);
+        let meta = dir.symlink_metadata().map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        if !meta.is_dir() || meta.uid() != 0 {
+            return Err(libc::EPERM);
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| e.raw_os_error().unwrap_or(libc::EIO))?;
+        }
+        Ok(())
+    });
+    r.map_err(std::io::Error::from_raw_os_error)
 }

@@ -84,14 +84,27 @@ impl SandboxBuilder {
         self
     }
 
+    /// Bytes kept of each captured stream (default 64 MiB).
     pub fn output_limit(mut self, bytes: u64) -> Self {
         self.config.output_limit = Some(bytes);
+        self
+    }
+
+    /// Keep all captured output, however large.
+    pub fn unlimited_output(mut self) -> Self {
+        self.config.output_limit = None;
         self
     }
 
     /// Lets the workload keep a capability (inside its user namespace).
     pub fn cap_add(mut self, name: impl Into<String>) -> Self {
         self.config.cap_add.push(name.into());
+        self
+    }
+
+    /// Allow the workload to create nested user namespaces.
+    pub fn nested_userns(mut self, on: bool) -> Self {
+        self.config.nested_userns = on;
         self
     }
 

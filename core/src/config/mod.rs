@@ -111,12 +111,20 @@ pub struct SandboxConfig {
     pub network: Network,
     #[serde(with = "duration_opt")]
     pub timeout: Option<Duration>,
-    /// Bytes kept of each captured stream; the rest is read and dropped.
+    /// Bytes kept of each captured stream; the rest is read and dropped
+    /// (and `*_truncated` set). `None` keeps everything.
     pub output_limit: Option<u64>,
     /// Capabilities the workload keeps (inside its user namespace only);
     /// none by default. Names as `docker run --cap-add`: CHOWN, SETUID, ALL.
     pub cap_add: Vec<String>,
+    /// Let the workload create user namespaces of its own (off by default:
+    /// they open kernel attack surface such as nf_tables).
+    pub nested_userns: bool,
 }
+
+/// Bytes of each captured stream kept by default (64 MiB): output from an
+/// untrusted workload must not grow the host without bound.
+pub const DEFAULT_OUTPUT_LIMIT: u64 = 64 << 20;
 
 /// PATH used when the caller sets none: the usual FHS directories.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -136,8 +144,9 @@ impl Default for SandboxConfig {
             hostname: "sandbox".to_string(),
             network: Network::None,
             timeout: None,
-            output_limit: None,
+            output_limit: Some(DEFAULT_OUTPUT_LIMIT),
             cap_add: Vec::new(),
+            nested_userns: false,
         }
     }
 }

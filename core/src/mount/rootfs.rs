@@ -66,6 +66,9 @@ pub fn open_sources(plan: &mut MountPlan) -> Result<(), MountFailure> {
     clone_sources(plan)?;
     if let RootOp::Dir(_) = plan.root {
         plan.root_fd = new_root(&plan.root).map_err(fail(MountStep::NewRoot, ROOT))?;
+        // Device nodes or setuid files in a rootfs must not work inside.
+        sys::mount_setattr(plan.root_fd, true, sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV)
+            .map_err(fail(MountStep::NewRoot, ROOT))?;
     }
     Ok(())
 }

@@ -53,6 +53,10 @@ pub struct ChildPlan {
     /// Stack for the workload clone (inside the child's copy of memory).
     pub workload_stack: *mut u8,
     pub workload_stack_len: usize,
+    /// The host's argv and environ areas (`[start, end)`), wiped in init.
+    pub host_args: [(usize, usize); 2],
+    /// Allow the workload to create user namespaces of its own.
+    pub nested_userns: bool,
     /// Set by init for the workload: the signalfd to close.
     pub signal_fd: RawFd,
 }
@@ -77,9 +81,26 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
         let _ = e;
         sys::exit_now(SETUP_FAILED);
     }
+    // Not one host signal handler may run here: the parent blocked all
+    // signals across the clone; reset every disposition, then unblock.
+    if let Err(e) = sys::reset_signals() {
+        die(step::SIGNALS, e, 0);
+    }
+    scrub_host_identity(plan);
     wait_for_parent();
     build_sandbox(plan);
     become_init(plan)
+}
+
+/// Init is a copy of the host process: wipe the host's argv and environ so
+/// /proc/1/cmdline inside shows nothing of them, and rename it.
+fn scrub_host_identity(plan: &ChildPlan) {
+    for (start, end) in plan.host_args {
+        // SAFETY: the ranges are this process's own (copied) argv and
+        // environ areas, read from /proc/self/stat; nothing reads them here.
+        unsafe { sys::wipe(start, end) };
+    }
+    sys::set_process_name(c"sandbox-init");
 }
 
 /// Moves the five fds to 0..=4 without clobbering, and closes everything
@@ -137,6 +158,17 @@ fn build_sandbox(plan: &mut ChildPlan) {
         && let Err(e) = sys::loopback_up()
     {
         die(step::LOOPBACK, e, 0);
+    }
+    match sys::join_new_session_keyring() {
+        Ok(()) | Err(Errno::ENOSYS) => {}
+        Err(e) => die(step::KEYRING, e, 0),
+    }
+    // Forbid user namespaces below this one (bubblewrap's --disable-userns):
+    // the limit is per user namespace and checked up the whole chain.
+    if !plan.nested_userns
+        && let Err(e) = sys::write_file(c"/proc/sys/user/max_user_namespaces", b"0")
+    {
+        die(step::NESTED_USERNS, e, 0);
     }
 }
 
@@ -259,7 +291,8 @@ extern "C" fn workload_main(arg: *mut c_void) -> c_int {
     let _ = sys::setsid();
     sys::close(plan.signal_fd);
     sys::close(LIFELINE_FD);
-    if let Err(e) = sys::reset_signals() {
+    // Dispositions were reset by init; only its blocked mask remains.
+    if let Err(e) = sys::unblock_all_signals() {
         die(step::SIGNALS, e, 0);
     }
     if let Err(e) = sys::chdir(&plan.cwd) {

@@ -32,6 +32,10 @@ pub enum SpawnError {
     },
     #[error("command: '{program}' {}", if *errno == libc::ENOENT { "not found in the sandbox; give an absolute path or mount the directory that holds it".to_string() } else { format!("cannot be executed: {}", errno_text(*errno)) })]
     Exec { program: String, errno: i32 },
+    #[error(
+        "the sandbox setup did not finish within the run's timeout; a mount source may hang (e.g. a dead network filesystem)"
+    )]
+    SetupTimeout,
     #[error("{what} failed: {source}")]
     Io { what: &'static str, source: std::io::Error },
 }
@@ -51,6 +55,7 @@ impl SpawnError {
             SpawnError::Exec { errno, .. } => kind_of_errno(*errno),
             SpawnError::Child { errno, .. } | SpawnError::Prepare { errno, .. } => kind_of_errno(*errno),
             SpawnError::Io { .. } => ErrorKind::Io,
+            SpawnError::SetupTimeout => ErrorKind::Setup,
         }
     }
 
@@ -60,7 +65,7 @@ impl SpawnError {
             SpawnError::Clone { .. } => Stage::Clone,
             SpawnError::Child { stage_enum, .. } => *stage_enum,
             SpawnError::Exec { .. } => Stage::Exec,
-            SpawnError::Io { .. } => Stage::Wait,
+            SpawnError::Io { .. } | SpawnError::SetupTimeout => Stage::Wait,
         }
     }
 
@@ -71,6 +76,7 @@ impl SpawnError {
             | SpawnError::Child { errno, .. }
             | SpawnError::Exec { errno, .. } => Some(*errno),
             SpawnError::Io { source, .. } => source.raw_os_error(),
+            SpawnError::SetupTimeout => Some(libc::ETIMEDOUT),
         }
     }
 
@@ -160,6 +166,8 @@ fn describe_step(frame: FailureFrame, plan: &ChildPlan) -> (String, Option<PathB
         step::SIGNALS => "setting up signals".to_string(),
         step::FORK => "starting the workload".to_string(),
         step::CLOSE_FDS => "closing inherited file descriptors".to_string(),
+        step::KEYRING => "joining a fresh session keyring".to_string(),
+        step::NESTED_USERNS => "forbidding nested user namespaces (/proc/sys/user/max_user_namespaces)".to_string(),
         _ => "setting up the sandbox".to_string(),
     };
     let path = (frame.step == step::CWD).then(|| PathBuf::from(plan.cwd.to_string_lossy().into_owned()));

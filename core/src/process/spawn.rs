@@ -14,6 +14,7 @@ use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 /// Bytes of stack for the child and, separately, for the workload clone.
 const STACK_LEN: usize = 256 * 1024;
@@ -87,6 +88,7 @@ pub fn spawn(
     argv: &[Vec<u8>],
     extra_env: &[(String, String)],
     stdio: [StdioSpec; 3],
+    started: Instant,
 ) -> Result<Spawned, crate::Error> {
     let env = merged_env(config, extra_env);
     let exec_paths = resolve_program(config, argv, &env)?;
@@ -120,6 +122,7 @@ pub fn spawn(
     plan.workload_stack_len = STACK_LEN;
 
     let mut pidfd: i32 = -1;
+    let old_mask = sys::block_all_signals().map_err(io_err("blocking signals around clone"))?;
     // SAFETY: `stack` is a live mapping of 2*STACK_LEN bytes until unmapped
     // below; the child gets a private copy of it and of `plan`; `child_main`
     // runs only async-signal-safe code and exits without returning here.
@@ -133,6 +136,7 @@ pub fn spawn(
             &mut pidfd,
         )
     };
+    sys::restore_signal_mask(&old_mask);
     // SAFETY: the mapping came from map_stack and the parent no longer uses it.
     unsafe { sys::unmap_stack(stack, 2 * STACK_LEN) };
     let pid = cloned.map_err(|e| SpawnError::from_clone(e as i32))?;
@@ -144,7 +148,8 @@ pub fn spawn(
         sys::write_all(life_parent.as_raw_fd(), b"G")
             .map_err(|e| SpawnError::Prepare { what: "releasing the child", errno: e as i32 }.into())
     });
-    let outcome = release.and_then(|_| read_setup_result(&setup_r, &plan));
+    let deadline = config.timeout.map(|t| started + t);
+    let outcome = release.and_then(|_| read_setup_result(&setup_r, &plan, deadline));
     if let Err(e) = outcome {
         let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
         let _ = sys::waitid_pidfd(pidfd.as_raw_fd(), false);
@@ -161,11 +166,24 @@ pub fn spawn(
     })
 }
 
-/// Reads the setup pipe to EOF (exec happened) or a failure frame.
-fn read_setup_result(setup_r: &OwnedFd, plan: &ChildPlan) -> Result<(), crate::Error> {
+/// Reads the setup pipe to EOF (exec happened) or a failure frame, for at
+/// most the run's timeout: a setup that hangs (say, on a dead network
+/// filesystem) must not hang the caller.
+fn read_setup_result(setup_r: &OwnedFd, plan: &ChildPlan, deadline: Option<Instant>) -> Result<(), crate::Error> {
     let mut buf = [0u8; FAILURE_FRAME_LEN];
     let mut got = 0;
     while got < FAILURE_FRAME_LEN {
+        let wait_ms = deadline
+            .map_or(-1, |d| d.saturating_duration_since(Instant::now()).as_millis().min(i32::MAX as u128) as i32);
+        let mut p = [libc::pollfd { fd: setup_r.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        match sys::poll(&mut p, wait_ms) {
+            Ok(0) => return Err(SpawnError::SetupTimeout.into()),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(SpawnError::Prepare { what: "polling the setup pipe", errno: e as i32 }.into()),
+        }
+        if p[0].revents == 0 {
+            continue;
+        }
         match sys::read(setup_r.as_raw_fd(), &mut buf[got..]) {
             Ok(0) => break,
             Ok(n) => got += n,
@@ -327,9 +345,25 @@ fn child_plan(
         envp,
         _strings: strings,
         fds: [-1; 5],
+        host_args: host_arg_areas(),
+        nested_userns: config.nested_userns,
         workload_stack: std::ptr::null_mut(),
         workload_stack_len: 0,
         signal_fd: -1,
+    })
+}
+
+/// `[start, end)` of this process's argv and environ strings, from
+/// /proc/self/stat (fields 48–51); they do not move for the process's life.
+fn host_arg_areas() -> [(usize, usize); 2] {
+    static AREAS: std::sync::OnceLock<[(usize, usize); 2]> = std::sync::OnceLock::new();
+    *AREAS.get_or_init(|| {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the ")" that closes comm start at field 3.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<usize> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0)).collect();
+        let at = |n: usize| f.get(n - 3).copied().unwrap_or(0);
+        [(at(48), at(49)), (at(50), at(51))]
     })
 }
 
@@ -349,7 +383,7 @@ pub(crate) fn stage_of_step(step: u32) -> Stage {
         HOSTNAME => Stage::Hostname,
         LOOPBACK => Stage::Network,
         INIT_IDS | SETGROUPS | SETGID | SETUID => Stage::Credentials,
-        CAPS | NO_NEW_PRIVS => Stage::Capabilities,
+        CAPS | NO_NEW_PRIVS | NESTED_USERNS | KEYRING => Stage::Capabilities,
         EXEC | CWD | CLOSE_FDS | SETSID | SIGNALS | FORK | FDS => Stage::Exec,
         s if s >= MOUNT_BASE => Stage::Mount,
         _ => Stage::Clone,

@@ -71,6 +71,8 @@ pub mod step {
     pub const EXEC: u32 = 14;
     pub const SETSID: u32 = 15;
     pub const FDS: u32 = 16;
+    pub const KEYRING: u32 = 17;
+    pub const NESTED_USERNS: u32 = 18;
     pub const MOUNT_BASE: u32 = 100;
 }
 
