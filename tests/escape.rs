@@ -148,3 +148,45 @@ fn root_slot_locks_are_roots_alone() {
     let meta = std::fs::symlink_metadata("/run/sandbox/idmap").unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o777), (0, 0o700));
 }
+
+both! {
+    fn rootfs_symlinks_cannot_aim_mounts_at_the_host_or_the_root() {
+        let root = TempDir::new("symroot");
+        for d in ["usr", "etc"] {
+            std::fs::create_dir(root.path().join(d)).unwrap();
+        }
+        std::os::unix::fs::symlink("usr/bin", root.path().join("bin")).unwrap();
+        std::os::unix::fs::symlink("usr/lib", root.path().join("lib")).unwrap();
+        std::os::unix::fs::symlink("usr/lib64", root.path().join("lib64")).unwrap();
+        // `dev -> /etc` must resolve inside the rootfs, never to the host's /etc.
+        std::os::unix::fs::symlink("/etc", root.path().join("dev")).unwrap();
+        std::os::unix::fs::symlink("/", root.path().join("proc")).unwrap();
+        let sandbox = Sandbox::builder().rootfs(root.path()).bind_ro("/usr", "/usr").build().unwrap();
+        let e = sandbox.command("true").output().unwrap_err();
+        assert_eq!(e.stage(), sandbox_core::Stage::Mount);
+        assert!(e.to_string().contains("resolves to / itself"), "{e}");
+        std::fs::remove_file(root.path().join("proc")).unwrap();
+        std::fs::create_dir(root.path().join("proc")).unwrap();
+        // The minimal /dev lands on the rootfs's own etc/, never the host's.
+        let s = sh(&sandbox, "ls /etc | tr '\\n' ' '");
+        assert!(s.contains("null") && s.contains("pts") && !s.contains("passwd"), "{s}");
+        assert!(std::fs::symlink_metadata("/etc/null").is_err(), "a mount point was created on the host");
+    }
+}
+
+#[test]
+fn without_a_pid_namespace_a_root_slot_is_never_reused() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let sandbox = Sandbox::builder().pid_namespace(false).build().unwrap();
+    let out = sandbox.command("cat").arg("/proc/self/uid_map").output().unwrap();
+    let base: u32 = text(&out.stdout).split_whitespace().nth(1).unwrap().parse().unwrap();
+    let slot = (base - sandbox_core::userns::ROOT_RANGE_BASE) / sandbox_core::userns::RANGE;
+    assert!(std::path::Path::new(&format!("/run/sandbox/idmap/{slot}.tainted")).exists());
+    for _ in 0..20 {
+        let out = sb().command("cat").arg("/proc/self/uid_map").output().unwrap();
+        let other: u32 = text(&out.stdout).split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_ne!(other, base, "a tainted id range was handed out again");
+    }
+}

@@ -184,6 +184,15 @@ pub fn open_in_root(root: RawFd, path: &CStr, flags: c_int, mode: u32) -> SysRes
     })
 }
 
+/// (device, inode) of an open fd.
+pub fn inode_of(fd: RawFd) -> SysResult<(u64, u64)> {
+    // SAFETY: stat is plain old data, filled by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out pointer.
+    check_int(unsafe { libc::fstat(fd, &mut st) })?;
+    Ok((st.st_dev, st.st_ino))
+}
+
 pub fn mkdirat(dirfd: RawFd, name: &CStr, mode: u32) -> SysResult<()> {
     // SAFETY: `name` is a valid C string.
     check_int(unsafe { libc::mkdirat(dirfd, name.as_ptr(), mode) }).map(drop)

@@ -95,6 +95,11 @@ impl IdMapPlan {
             (IdMapping::Subordinate, _) => IdMapPlan::subordinate(euid, egid)?,
             (IdMapping::Auto, true) => {
                 let (slot, file) = reserve_root_slot()?;
+                if !config.namespaces.pid {
+                    // Without a pid namespace processes can outlive the
+                    // sandbox: never hand their ids to another one.
+                    taint_slot(slot).map_err(|source| IdMapError::NoSlot { source })?;
+                }
                 IdMapPlan::ranges(ROOT_RANGE_BASE + slot * RANGE, Some(file))
             }
             (IdMapping::Auto, false) => IdMapPlan {
@@ -236,6 +241,9 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
     let start = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(std::process::id());
     for i in 0..ROOT_SLOTS {
         let slot = start.wrapping_add(i) % ROOT_SLOTS;
+        if std::fs::symlink_metadata(tainted_path(slot)).is_ok() {
+            continue;
+        }
         let file = File::options()
             .create(true)
             .truncate(false)
@@ -250,6 +258,22 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
         }
     }
     Err(IdMapError::NoSlot { source: std::io::Error::from_raw_os_error(libc::EAGAIN) })
+}
+
+fn tainted_path(slot: u32) -> String {
+    format!("{SLOT_DIR}/{slot}.tainted")
+}
+
+/// Marks a slot as never to be reused until reboot (/run is a tmpfs).
+fn taint_slot(slot: u32) -> std::io::Result<()> {
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(tainted_path(slot))
+        .map(drop)
 }
 
 /// Makes sure the slot directory is root's alone (0700, not a symlink), so

@@ -27,12 +27,13 @@ pub enum MountStep {
     Symlink = 7,
     RootReadOnly = 8,
     PivotRoot = 9,
+    TargetIsRoot = 10,
 }
 
 impl MountStep {
     pub fn from_u32(v: u32) -> Option<MountStep> {
         use MountStep::*;
-        [Private, OpenSource, NewRoot, Attach, MakeTarget, Mount, Symlink, RootReadOnly, PivotRoot]
+        [Private, OpenSource, NewRoot, Attach, MakeTarget, Mount, Symlink, RootReadOnly, PivotRoot, TargetIsRoot]
             .into_iter()
             .find(|s| *s as u32 == v)
     }
@@ -48,6 +49,7 @@ impl MountStep {
             MountStep::Symlink => "creating a symlink",
             MountStep::RootReadOnly => "making the root read-only",
             MountStep::PivotRoot => "pivot_root into the new root",
+            MountStep::TargetIsRoot => "checking the mount point (it resolves to / itself: a symlink in the rootfs?)",
         }
     }
 }
@@ -81,9 +83,10 @@ pub fn assemble(plan: &mut MountPlan) -> Result<(), MountFailure> {
     }
     let root = plan.root_fd;
     sys::move_mount_to_path(root, &plan.attach_at).map_err(fail(MountStep::Attach, ROOT))?;
+    let root_id = sys::inode_of(root).map_err(fail(MountStep::NewRoot, ROOT))?;
     for (i, op) in plan.ops.iter().enumerate() {
         let source = plan.source_fds.get(i).copied().unwrap_or(-1);
-        run_op(root, op, source, i as u32)?;
+        run_op(root, root_id, op, source, i as u32)?;
     }
     if plan.root_readonly {
         sys::mount_setattr(root, false, sys::MOUNT_ATTR_RDONLY).map_err(fail(MountStep::RootReadOnly, ROOT))?;
@@ -126,11 +129,28 @@ fn new_root(root: &RootOp) -> SysResult<RawFd> {
     }
 }
 
-fn run_op(root: RawFd, op: &Op, source: RawFd, index: u32) -> Result<(), MountFailure> {
+/// Opens a mount target below the root; one that resolves to the root
+/// itself (a rootfs symlink like `proc -> /`) would hide the whole root.
+fn open_target(
+    root: RawFd,
+    root_id: (u64, u64),
+    target: &std::ffi::CStr,
+    flags: i32,
+    index: u32,
+) -> Result<RawFd, MountFailure> {
+    let t = sys::open_in_root(root, target, flags, 0).map_err(fail(MountStep::MakeTarget, index))?;
+    if sys::inode_of(t) == Ok(root_id) {
+        sys::close(t);
+        return Err(fail(MountStep::TargetIsRoot, index)(Errno::ELOOP));
+    }
+    Ok(t)
+}
+
+fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) -> Result<(), MountFailure> {
     match op {
         Op::Bind { target, mkdirs, file, .. } => {
             make_target(root, mkdirs, *file).map_err(fail(MountStep::MakeTarget, index))?;
-            let t = sys::open_in_root(root, target, libc::O_PATH, 0).map_err(fail(MountStep::MakeTarget, index))?;
+            let t = open_target(root, root_id, target, libc::O_PATH, index)?;
             let r = sys::move_mount_fd(source, t).map_err(fail(MountStep::Mount, index));
             sys::close(t);
             sys::close(source);
@@ -138,8 +158,7 @@ fn run_op(root: RawFd, op: &Op, source: RawFd, index: u32) -> Result<(), MountFa
         }
         Op::Fs { fstype, target, mkdirs, options, attrs } => {
             make_target(root, mkdirs, false).map_err(fail(MountStep::MakeTarget, index))?;
-            let t = sys::open_in_root(root, target, libc::O_PATH | libc::O_DIRECTORY, 0)
-                .map_err(fail(MountStep::MakeTarget, index))?;
+            let t = open_target(root, root_id, target, libc::O_PATH | libc::O_DIRECTORY, index)?;
             let r = fresh_fs(fstype, options, *attrs)
                 .and_then(|m| {
                     let r = sys::move_mount_fd(m, t);
