@@ -284,11 +284,9 @@ impl Child {
         caps: &mut [Capture],
         feed: &mut Option<Feed>,
     ) -> Result<(), crate::Error> {
+        // The lifeline is not polled: init's status frame is read once init
+        // has exited (one wake-up per run instead of two).
         let mut fds = vec![libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
-        let life = self.lifeline.as_ref().map(|l| l.as_raw_fd());
-        if let Some(l) = life {
-            fds.push(libc::pollfd { fd: l, events: libc::POLLIN, revents: 0 });
-        }
         let cap_base = fds.len();
         for c in caps.iter().filter(|c| c.open) {
             fds.push(libc::pollfd { fd: c.file.as_raw_fd(), events: libc::POLLIN, revents: 0 });
@@ -301,9 +299,6 @@ impl Child {
             Err(e) => {
                 return Err(SpawnError::Io { what: "polling the sandbox", source: e.into() }.into());
             }
-        }
-        if life.is_some() && fds[1].revents != 0 {
-            self.read_lifeline();
         }
         for (i, c) in (cap_base..).zip(caps.iter_mut().filter(|c| c.open)) {
             if fds[i].revents != 0 {
@@ -336,9 +331,8 @@ impl Child {
         let reaped = sys::waitid_pidfd(self.pidfd.as_raw_fd(), true)
             .map_err(|e| SpawnError::Io { what: "waiting for the sandbox", source: e.into() })?;
         let Some(reaped) = reaped else { return Ok(()) };
-        if self.workload_status.is_none() {
-            self.read_lifeline();
-        }
+        // Init is gone, so this read returns its frame or EOF, never blocks.
+        self.read_lifeline();
         for c in caps.iter_mut() {
             while c.open {
                 let before = c.buf.len();
