@@ -65,10 +65,8 @@ if [[ -n "${SANDBOX_BIN:-}" ]]; then
     [[ -x "$SANDBOX_BIN" ]] || die "SANDBOX_BIN=$SANDBOX_BIN is not executable"
     built="$SANDBOX_BIN"
 else
-    echo "building release CLI (cargo build --release -p sandbox-core)..." >&2
-    (cd "$repo" && cargo build --release -p sandbox-core) >&2 ||
-        die "cargo build --release -p sandbox-core failed"
-    built="${CARGO_TARGET_DIR:-$repo/target}/release/sandbox"
+    echo "building the static release CLI (scripts/build-cli.sh)..." >&2
+    built=$(bash "$repo/scripts/build-cli.sh") || die "scripts/build-cli.sh failed"
     [[ "$built" = /* ]] || built="$repo/$built"
     [[ -x "$built" ]] || die "no binary at $built after the build"
 fi

@@ -94,3 +94,22 @@ both! {
         assert_eq!(text(&out.stdout).trim(), nix::unistd::gethostname().unwrap().to_string_lossy());
     }
 }
+
+both! {
+    fn sigterm_to_the_cli_reaches_the_workload() {
+        let cli = common::cli();
+        let mut child = common::retry_busy(|| {
+            std::process::Command::new(&cli.path)
+                .args(["run", "--", "sh", "-c", "trap 'echo got-term; exit 5' TERM; echo ready; while :; do sleep 0.05; done"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+        })
+        .unwrap();
+        let mut ready = [0u8; 6];
+        std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut ready).unwrap();
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(5));
+        assert_eq!(text(&out.stdout), "got-term\n");
+    }
+}

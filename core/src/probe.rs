@@ -745,7 +745,7 @@ fn fsconfig_flag(fd: RawFd, key: &CStr) -> Result<(), Errno> {
 
 fn subordinate_ids() -> Feature {
     let euid = nix::unistd::geteuid().as_raw();
-    let user = nix::unistd::User::from_uid(euid.into()).ok().flatten().map(|u| u.name);
+    let user = crate::userns::name_of("/etc/passwd", euid);
     let name = user.clone().unwrap_or_else(|| euid.to_string());
     let sub = |file: &str| subordinate_entry(file, user.as_deref(), euid);
     let (subuid, subgid) = (sub("/etc/subuid"), sub("/etc/subgid"));

@@ -121,8 +121,8 @@ impl IdMapPlan {
     }
 
     fn subordinate(euid: u32, egid: u32) -> Result<IdMapPlan, IdMapError> {
-        let user = nix::unistd::User::from_uid(euid.into()).ok().flatten().map(|u| u.name);
-        let group = nix::unistd::Group::from_gid(egid.into()).ok().flatten().map(|g| g.name);
+        let user = name_of("/etc/passwd", euid);
+        let group = name_of("/etc/group", egid);
         let name = user.clone().unwrap_or_else(|| euid.to_string());
         let (us, uc) = subordinate_range("/etc/subuid", user.as_deref(), euid)
             .ok_or(IdMapError::NoSubordinateRange { kind: "uid", user: name.clone() })?;
@@ -218,6 +218,19 @@ fn run_helper(tool: &'static str, pid: i32, map: &[Extent]) -> Result<(), IdMapE
         });
     }
     Ok(())
+}
+
+/// The name of `id` in an /etc/passwd-style file. Read directly rather than
+/// through NSS, as shadow's newuidmap matches /etc/subuid names against the
+/// local files, and so a static CLI needs no NSS modules.
+pub(crate) fn name_of(file: &str, id: u32) -> Option<String> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let id = id.to_string();
+    text.lines().find_map(|line| {
+        let mut f = line.split(':');
+        let (name, _, num) = (f.next()?, f.next()?, f.next()?);
+        (num == id).then(|| name.to_string())
+    })
 }
 
 /// The first `start:count` line of `file` for `name` or numeric `id`.

@@ -7,6 +7,7 @@ use sandbox_core::{IdMapping, Mount, Network, RootFs, Sandbox, SandboxConfig};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 /// Exit status when the sandbox itself could not be set up.
@@ -147,7 +148,6 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let forwarder = SignalForwarder::install();
     let mut cmd = sandbox.command(&args.command[0]);
     cmd.args(&args.command[1..]);
     let mut child = match cmd.spawn() {
@@ -163,7 +163,7 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    forwarder.forward_to(&child);
+    forward_signals_to(&child);
     let outcome = match child.wait() {
         Ok(o) => o,
         Err(e) => return fail(e),
@@ -303,35 +303,27 @@ fn parse_duration(t: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| bad())
 }
 
-/// Forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT received by the CLI to the
-/// sandbox's init, which passes them on to the workload.
-struct SignalForwarder {
-    set: nix::sys::signal::SigSet,
+/// pidfd of the running sandbox's init, read by the signal handler.
+static SANDBOX_PIDFD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn forward_signal(sig: libc::c_int) {
+    let fd = SANDBOX_PIDFD.load(Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: pidfd_send_signal is async-signal-safe; the fd stays open
+        // for the life of `main`.
+        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, sig, 0usize, 0u32) };
+    }
 }
 
-impl SignalForwarder {
-    fn install() -> SignalForwarder {
-        use nix::sys::signal::{SigSet, Signal};
-        let mut set = SigSet::empty();
-        for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
-            set.add(s);
-        }
-        let _ = set.thread_block();
-        SignalForwarder { set }
-    }
-
-    fn forward_to(self, child: &sandbox_core::Child) {
-        use std::os::fd::AsFd;
-        let Ok(pidfd) = child.pidfd().as_fd().try_clone_to_owned() else {
-            return;
-        };
-        std::thread::spawn(move || {
-            use std::os::fd::AsRawFd;
-            while let Ok(sig) = self.set.wait() {
-                // SAFETY: pidfd_send_signal on an fd this thread owns.
-                unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig as i32, 0usize, 0u32) };
-            }
-        });
+/// Forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT received by the CLI to the
+/// sandbox's init, which passes them on to the workload. A handler, not a
+/// thread: nothing to start on every run.
+fn forward_signals_to(child: &sandbox_core::Child) {
+    use std::os::fd::AsRawFd;
+    SANDBOX_PIDFD.store(child.pidfd().as_raw_fd(), Ordering::Relaxed);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: the handler only loads an atomic and makes one syscall.
+        unsafe { libc::signal(sig, forward_signal as *const () as libc::sighandler_t) };
     }
 }
 
