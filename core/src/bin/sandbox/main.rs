@@ -148,6 +148,7 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
+    catch_signals();
     let mut cmd = sandbox.command(&args.command[0]);
     cmd.args(&args.command[1..]);
     let mut child = match cmd.spawn() {
@@ -305,25 +306,37 @@ fn parse_duration(t: &str) -> Result<Duration, String> {
 
 /// pidfd of the running sandbox's init, read by the signal handler.
 static SANDBOX_PIDFD: AtomicI32 = AtomicI32::new(-1);
+/// A signal that arrived before the sandbox existed, forwarded once it does.
+static PENDING_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn forward_signal(sig: libc::c_int) {
-    let fd = SANDBOX_PIDFD.load(Ordering::Relaxed);
-    if fd >= 0 {
-        // SAFETY: pidfd_send_signal is async-signal-safe; the fd stays open
-        // for the life of `main`.
-        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, sig, 0usize, 0u32) };
+    let fd = SANDBOX_PIDFD.load(Ordering::SeqCst);
+    if fd < 0 {
+        PENDING_SIGNAL.store(sig, Ordering::SeqCst);
+        return;
+    }
+    // SAFETY: pidfd_send_signal is async-signal-safe; the fd stays open for
+    // the life of `main`.
+    unsafe { libc::syscall(libc::SYS_pidfd_send_signal, fd, sig, 0usize, 0u32) };
+}
+
+/// Catches SIGINT/SIGTERM/SIGHUP/SIGQUIT for forwarding to the sandbox's
+/// init, which passes them on to the workload. A handler, not a thread:
+/// nothing to start on every run. (The library resets every disposition in
+/// the sandbox, so this handler never runs there.)
+fn catch_signals() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: the handler only touches atomics and makes one syscall.
+        unsafe { libc::signal(sig, forward_signal as *const () as libc::sighandler_t) };
     }
 }
 
-/// Forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT received by the CLI to the
-/// sandbox's init, which passes them on to the workload. A handler, not a
-/// thread: nothing to start on every run.
 fn forward_signals_to(child: &sandbox_core::Child) {
     use std::os::fd::AsRawFd;
-    SANDBOX_PIDFD.store(child.pidfd().as_raw_fd(), Ordering::Relaxed);
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
-        // SAFETY: the handler only loads an atomic and makes one syscall.
-        unsafe { libc::signal(sig, forward_signal as *const () as libc::sighandler_t) };
+    SANDBOX_PIDFD.store(child.pidfd().as_raw_fd(), Ordering::SeqCst);
+    let early = PENDING_SIGNAL.swap(0, Ordering::SeqCst);
+    if early != 0 {
+        forward_signal(early);
     }
 }
 
