@@ -59,7 +59,7 @@ both! {
     fn the_spawning_thread_exiting_does_not_kill_the_sandbox() {
         // PR_SET_PDEATHSIG would fire here (bubblewrap #633); the lifeline must not.
         let sb = quick();
-        let mut child = std::thread::spawn(move || sb.command("sleep").arg("0.5").spawn().unwrap()).join().unwrap();
+        let mut child = std::thread::spawn(move || sb.command("sleep").arg("1").spawn().unwrap()).join().unwrap();
         std::thread::sleep(Duration::from_millis(150));
         assert!(child.try_wait().unwrap().is_none(), "sandbox died with its spawning thread");
         let o = child.wait().unwrap();
