@@ -189,4 +189,30 @@ fn without_a_pid_namespace_a_root_slot_is_never_reused() {
         let other: u32 = text(&out.stdout).split_whitespace().nth(1).unwrap().parse().unwrap();
         assert_ne!(other, base, "a tainted id range was handed out again");
     }
+    // A survivor keeps its range tainted; once it is gone the range is freed.
+    let m = common::marker();
+    let mut child = sandbox
+        .command("sh")
+        .args(["-c", &format!("(setsid sleep {m} >/dev/null 2>&1 &); cat /proc/self/uid_map")])
+        .stdout(sandbox_core::Stdio::Piped)
+        .spawn()
+        .unwrap();
+    let mut map = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut map).unwrap();
+    child.wait().unwrap();
+    let base: u32 = map.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let slot = (base - sandbox_core::userns::ROOT_RANGE_BASE) / sandbox_core::userns::RANGE;
+    let taint = format!("/run/sandbox/idmap/{slot}.tainted");
+    assert!(
+        common::eventually(Duration::from_secs(5), || common::pids_with_cmdline(&["sleep", &m]).len() == 1),
+        "the survivor exists"
+    );
+    sandbox_core::userns::reclaim_tainted_slots();
+    assert!(std::path::Path::new(&taint).exists(), "a range with a live survivor was freed");
+    for pid in common::pids_with_cmdline(&["sleep", &m]) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    assert!(common::eventually(Duration::from_secs(5), || common::pids_with_cmdline(&["sleep", &m]).is_empty()));
+    sandbox_core::userns::reclaim_tainted_slots();
+    assert!(!std::path::Path::new(&taint).exists(), "an unused tainted range was not freed");
 }

@@ -252,6 +252,16 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     slot_dir_is_private().map_err(|source| IdMapError::NoSlot { source })?;
     let start = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(std::process::id());
+    if let Some(found) = try_slots(start)? {
+        return Ok(found);
+    }
+    // Every slot is busy or tainted: free the tainted ones nobody uses any
+    // more, then look once more.
+    reclaim_tainted_slots();
+    try_slots(start)?.ok_or(IdMapError::NoSlot { source: std::io::Error::from_raw_os_error(libc::EAGAIN) })
+}
+
+fn try_slots(start: u32) -> Result<Option<(u32, File)>, IdMapError> {
     for i in 0..ROOT_SLOTS {
         let slot = start.wrapping_add(i) % ROOT_SLOTS;
         if std::fs::symlink_metadata(tainted_path(slot)).is_ok() {
@@ -267,17 +277,42 @@ fn reserve_root_slot() -> Result<(u32, File), IdMapError> {
             .map_err(|source| IdMapError::NoSlot { source })?;
         // SAFETY: flock on an fd we own, non-blocking.
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok((slot, file));
+            return Ok(Some((slot, file)));
         }
     }
-    Err(IdMapError::NoSlot { source: std::io::Error::from_raw_os_error(libc::EAGAIN) })
+    Ok(None)
+}
+
+/// Removes the taint of every slot whose ids no live process holds (found
+/// by one scan of /proc). Runs by itself when no untainted slot is free;
+/// public for a garbage-collecting caller (`sandbox gc`).
+pub fn reclaim_tainted_slots() {
+    let mut live = std::collections::HashSet::new();
+    if let Ok(dir) = std::fs::read_dir("/proc") {
+        for entry in dir.flatten() {
+            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+            if status.lines().any(|l| l.starts_with("State:\tZ")) {
+                continue; // a zombie can no longer act with its ids
+            }
+            let Some(uids) = status.lines().find(|l| l.starts_with("Uid:")) else { continue };
+            for uid in uids.split_whitespace().skip(1).filter_map(|u| u.parse::<u32>().ok()) {
+                if (ROOT_RANGE_BASE..ROOT_RANGE_BASE + ROOT_SLOTS * RANGE).contains(&uid) {
+                    live.insert((uid - ROOT_RANGE_BASE) / RANGE);
+                }
+            }
+        }
+    }
+    for slot in (0..ROOT_SLOTS).filter(|s| !live.contains(s)) {
+        let _ = std::fs::remove_file(tainted_path(slot));
+    }
 }
 
 fn tainted_path(slot: u32) -> String {
     format!("{SLOT_DIR}/{slot}.tainted")
 }
 
-/// Marks a slot as never to be reused until reboot (/run is a tmpfs).
+/// Marks a slot as not to be reused while any process may still hold its
+/// ids (see `reclaim_tainted_slots`).
 fn taint_slot(slot: u32) -> std::io::Result<()> {
     File::options()
         .create(true)
