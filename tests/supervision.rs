@@ -177,3 +177,15 @@ both! {
         assert_eq!(text(&out.stdout), "NO-ZOMBIES\n");
     }
 }
+
+both! {
+    fn only_stderr_captured_lands_in_stderr() {
+        let out = quick()
+            .command("sh")
+            .args(["-c", "echo to-out; echo to-err >&2"])
+            .stdout(Stdio::Null)
+            .output()
+            .unwrap();
+        assert_eq!((text(&out.stdout), text(&out.stderr)), (String::new(), "to-err\n".to_string()));
+    }
+}

@@ -40,8 +40,15 @@ pub struct Child {
     _idmap: IdMapPlan,
 }
 
+#[derive(Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
 /// One captured stream.
 struct Capture {
+    stream: Stream,
     file: File,
     buf: Vec<u8>,
     limit: u64,
@@ -50,9 +57,9 @@ struct Capture {
 }
 
 impl Capture {
-    fn new(file: File, limit: Option<u64>) -> Capture {
+    fn new(stream: Stream, file: File, limit: Option<u64>) -> Capture {
         let _ = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK));
-        Capture { file, buf: Vec::new(), limit: limit.unwrap_or(u64::MAX), truncated: false, open: true }
+        Capture { stream, file, buf: Vec::new(), limit: limit.unwrap_or(u64::MAX), truncated: false, open: true }
     }
 
     /// Reads what is available; keeps up to the limit and drops the rest so
@@ -216,27 +223,19 @@ impl Child {
             }
             _ => None,
         };
-        let mut caps: Vec<Capture> = [self.stdout.take(), self.stderr.take()]
+        let limit = self.output_limit;
+        let mut caps: Vec<Capture> = [(Stream::Out, self.stdout.take()), (Stream::Err, self.stderr.take())]
             .into_iter()
-            .flatten()
-            .map(|f| Capture::new(f, self.output_limit))
+            .filter_map(|(stream, f)| f.map(|f| Capture::new(stream, f, limit)))
             .collect();
-        let has_out = caps.len();
         self.run_until(None, &mut caps, &mut feed)?;
-        let mut outcome = self.outcome.clone().unwrap_or_default();
-        let mut it = caps.into_iter();
-        let mut out = Output::default();
-        if has_out > 0 {
-            if let Some(c) = it.next() {
-                outcome.stdout_truncated = c.truncated;
-                out.stdout = c.buf;
-            }
-            if let Some(c) = it.next() {
-                outcome.stderr_truncated = c.truncated;
-                out.stderr = c.buf;
+        let mut out = Output { outcome: self.outcome.clone().unwrap_or_default(), ..Output::default() };
+        for c in caps {
+            match c.stream {
+                Stream::Out => (out.stdout, out.outcome.stdout_truncated) = (c.buf, c.truncated),
+                Stream::Err => (out.stderr, out.outcome.stderr_truncated) = (c.buf, c.truncated),
             }
         }
-        out.outcome = outcome;
         Ok(out)
     }
 
