@@ -51,10 +51,12 @@ fn io_err(what: &'static str) -> impl Fn(nix::errno::Errno) -> SpawnError {
 
 fn stream(spec: StdioSpec, fd: RawFd, for_child_read: bool) -> Result<StreamEnds, SpawnError> {
     match spec {
-        StdioSpec::Inherit => {
-            let dup = nix::unistd::dup(unsafe_borrow(fd)).map_err(io_err("duplicating an inherited stdio fd"))?;
-            Ok(StreamEnds { child: dup, parent: None })
-        }
+        StdioSpec::Inherit => match nix::unistd::dup(unsafe_borrow(fd)) {
+            Ok(dup) => Ok(StreamEnds { child: dup, parent: None }),
+            // A host with that stream closed (a daemon): give /dev/null.
+            Err(nix::errno::Errno::EBADF) => stream(StdioSpec::Null, fd, for_child_read),
+            Err(e) => Err(io_err("duplicating an inherited stdio fd")(e)),
+        },
         StdioSpec::Null => {
             let f =
                 std::fs::OpenOptions::new().read(true).write(true).open("/dev/null").map_err(|e| {
