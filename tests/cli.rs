@@ -36,6 +36,8 @@ both! {
         assert_eq!(code(&["run", "--", "no-such-command-xyz"]), Some(127));
         assert_eq!(code(&["run", "--", "/etc/hostname"]), Some(126));
         assert_eq!(code(&["run", "--rootfs", "/nonexistent", "--", "true"]), Some(125));
+        // A missing working directory is a setup failure, not "not found".
+        assert_eq!(code(&["run", "-w", "/no/such/dir", "--", "true"]), Some(125));
     }
 }
 
@@ -82,6 +84,12 @@ both! {
         assert_eq!(out.status.code(), Some(124));
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!((json["timed_out"].as_bool(), json["signal"].as_i64()), (Some(true), Some(9)));
+        // A setup failure is reported too, with the stage and the reason.
+        let out = sandbox(&["run", "--report", "-", "-w", "/no/such/dir", "--", "true"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(json["error"]["stage"], "exec");
+        assert_eq!(json["error"]["exit_status"], 125);
+        assert!(json["error"]["message"].as_str().unwrap().contains("/no/such/dir"), "{json}");
     }
 }
 

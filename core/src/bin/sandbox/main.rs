@@ -154,13 +154,27 @@ fn run(args: RunArgs) -> ExitCode {
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            let code = match e.errno() {
-                Some(libc::ENOENT) if e.stage() == sandbox_core::Stage::Exec => 127,
-                Some(_) if e.stage() == sandbox_core::Stage::Exec => 126,
-                _ if e.kind() == sandbox_core::ErrorKind::NotFound && e.stage() == sandbox_core::Stage::Validate => 127,
+            use sandbox_core::process::SpawnError;
+            let code = match &e {
+                sandbox_core::Error::Spawn(SpawnError::Exec { errno: libc::ENOENT, .. }) => 127,
+                sandbox_core::Error::Spawn(SpawnError::Exec { .. }) => 126,
+                sandbox_core::Error::Config(sandbox_core::config::ConfigError::CommandNotFound { .. }) => 127,
                 _ => SETUP_FAILED,
             };
             eprintln!("sandbox: {e}");
+            if let Some(path) = &args.report {
+                let report = serde_json::json!({ "error": {
+                    "kind": format!("{:?}", e.kind()),
+                    "stage": e.stage().as_str(),
+                    "errno": e.errno(),
+                    "path": e.path(),
+                    "message": e.to_string(),
+                    "exit_status": code,
+                }});
+                if let Err(msg) = write_report(path, &report) {
+                    eprintln!("sandbox: {msg}");
+                }
+            }
             return ExitCode::from(code);
         }
     };
@@ -169,18 +183,25 @@ fn run(args: RunArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e),
     };
-    if let Some(path) = &args.report {
-        let json = serde_json::to_string_pretty(&outcome).unwrap_or_default();
-        if path.as_os_str() == "-" {
-            println!("{json}");
-        } else if let Err(e) = std::fs::write(path, json + "\n") {
-            return fail(format!("--report {}: {e}", path.display()));
-        }
+    if let Some(path) = &args.report
+        && let Err(msg) = write_report(path, &outcome)
+    {
+        return fail(msg);
     }
     if outcome.timed_out {
         eprintln!("sandbox: timed out after {}", args.timeout.as_deref().unwrap_or("?"));
     }
     ExitCode::from(outcome.shell_status().clamp(0, 255) as u8)
+}
+
+/// Writes `value` as pretty JSON to `path` ('-' for stdout).
+fn write_report(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), String> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| format!("--report: {e}"))?;
+    if path.as_os_str() == "-" {
+        println!("{json}");
+        return Ok(());
+    }
+    std::fs::write(path, json + "\n").map_err(|e| format!("--report {}: {e}", path.display()))
 }
 
 fn config_from_args(a: &RunArgs) -> Result<SandboxConfig, String> {
