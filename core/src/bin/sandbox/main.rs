@@ -57,7 +57,7 @@ enum NsArg {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Bind mount SRC:DST[:ro] (repeatable).
+    /// Bind mount `SRC:DST[:ro]` (repeatable).
     #[arg(short = 'v', long = "volume", value_name = "SRC:DST[:ro]")]
     volumes: Vec<String>,
     /// Mount a fresh tmpfs at DST[:size=64m[,mode=1777]] (repeatable).
@@ -69,7 +69,7 @@ struct RunArgs {
     /// Working directory inside the sandbox.
     #[arg(short = 'w', long = "workdir", value_name = "DIR")]
     workdir: Option<PathBuf>,
-    /// UID[:GID] inside the sandbox.
+    /// `UID[:GID]` inside the sandbox.
     #[arg(short = 'u', long = "user", value_name = "UID[:GID]")]
     user: Option<String>,
     #[arg(long)]
