@@ -216,3 +216,39 @@ fn without_a_pid_namespace_a_root_slot_is_never_reused() {
     sandbox_core::userns::reclaim_tainted_slots();
     assert!(!std::path::Path::new(&taint).exists(), "an unused tainted range was not freed");
 }
+
+both! {
+    fn kernel_knobs_are_read_only_and_leaky_proc_files_masked() {
+        let s = sh(&sb(), "echo x > /proc/sys/kernel/hostname; echo 1 > /proc/sys/vm/drop_caches; cat /proc/keys /proc/timer_list 2>&1 | wc -c; ls -A /proc/acpi 2>/dev/null | wc -l");
+        assert_eq!(s.matches("Read-only file system").count(), 2, "{s}");
+        assert!(s.starts_with("0\n0\n"), "masked /proc files must read empty: {s}");
+        if nix::unistd::geteuid().is_root() {
+            // Real root inside (an explicit opt-in) still cannot set host-wide
+            // kernel knobs: core_pattern would run a sandbox file as host root.
+            let host_root = Sandbox::builder().id_mapping(sandbox_core::IdMapping::HostRoot).build().unwrap();
+            let s = sh(&host_root, "cat /proc/sys/kernel/core_pattern > /proc/sys/kernel/core_pattern && echo WROTE");
+            assert!(!s.contains("WROTE") && s.contains("Read-only file system"), "{s}");
+        }
+    }
+}
+
+both! {
+    fn init_stays_out_of_reach_even_with_every_capability_inside() {
+        // Init is a copy of the host process's memory: no ptrace, no
+        // /proc/1/mem, no fd stealing, whatever the workload may do inside.
+        let all = Sandbox::builder().cap_add("ALL").build().unwrap();
+        let probe = "import ctypes, os\n\
+                     for p in ('/proc/1/environ', '/proc/1/mem'):\n\
+                     \x20   try: open(p, 'rb').read(1); print('READ', p)\n\
+                     \x20   except OSError as e: print('DENIED', p, e.errno)\n\
+                     l = ctypes.CDLL(None, use_errno=True)\n\
+                     pidfd = l.syscall(434, 1, 0)\n\
+                     fd = l.syscall(438, pidfd, 4, 0)\n\
+                     print('GETFD', fd, ctypes.get_errno())";
+        let out = all.command("python3").args(["-c", probe]).output().unwrap();
+        let s = text(&out.stdout);
+        assert!(!s.contains("READ"), "{s}{}", text(&out.stderr));
+        assert!(s.contains("DENIED /proc/1/mem"), "{s}{}", text(&out.stderr));
+        assert!(s.contains(&format!("GETFD -1 {}", libc::EPERM)), "pidfd_getfd on init: {s}");
+    }
+}

@@ -193,6 +193,14 @@ pub fn inode_of(fd: RawFd) -> SysResult<(u64, u64)> {
     Ok((st.st_dev, st.st_ino))
 }
 
+/// Whether an open fd is a directory.
+pub fn inode_is_dir(fd: RawFd) -> bool {
+    // SAFETY: stat is plain old data, filled by fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid out pointer.
+    check_int(unsafe { libc::fstat(fd, &mut st) }).is_ok() && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
 pub fn mkdirat(dirfd: RawFd, name: &CStr, mode: u32) -> SysResult<()> {
     // SAFETY: `name` is a valid C string.
     check_int(unsafe { libc::mkdirat(dirfd, name.as_ptr(), mode) }).map(drop)
@@ -395,6 +403,11 @@ pub fn write_file(path: &CStr, value: &[u8]) -> SysResult<()> {
     r
 }
 
+pub fn set_dumpable(on: bool) -> SysResult<()> {
+    // SAFETY: prctl with integer arguments.
+    check_int(unsafe { libc::prctl(libc::PR_SET_DUMPABLE, on as libc::c_ulong, 0, 0, 0) }).map(drop)
+}
+
 pub fn set_no_new_privs() -> SysResult<()> {
     // SAFETY: prctl with integer arguments.
     check_int(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
@@ -413,12 +426,30 @@ pub fn setsid() -> SysResult<()> {
 /// Resets every signal disposition to the default and unblocks all signals:
 /// a host that ignores SIGPIPE (Python does) must not pass that on.
 pub fn reset_signals() -> SysResult<()> {
-    for sig in 1..=libc::SIGRTMAX() {
+    // The kernel's struct sigaction: handler, flags, restorer, mask.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction { handler: libc::SIG_DFL, flags: 0, restorer: 0, mask: 0 };
+    // Raw rt_sigaction: glibc's signal() refuses 32 and 33, its own.
+    for sig in 1..=64 {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP {
             continue;
         }
-        // SAFETY: SIG_DFL is always a valid disposition.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // SAFETY: a valid kernel sigaction with SIG_DFL; sigsetsize is 8.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                std::ptr::null_mut::<KernelSigaction>(),
+                8usize,
+            )
+        };
     }
     unblock_all_signals()
 }
@@ -534,6 +565,15 @@ pub unsafe fn clone_with_stack(
     // SAFETY: the caller guarantees the stack; the stack grows down so its top is passed.
     let pid = unsafe { libc::clone(f, stack.add(stack_len).cast(), flags, arg, pidfd as *mut c_int) };
     check_int(pid)
+}
+
+/// Makes `len` bytes at `p` inaccessible: a guard page between stacks.
+///
+/// # Safety
+/// `p..p+len` must be page-aligned memory of a mapping this code owns.
+pub unsafe fn guard(p: *mut u8, len: usize) -> SysResult<()> {
+    // SAFETY: guaranteed by the caller.
+    check_int(unsafe { libc::mprotect(p.cast(), len, libc::PROT_NONE) }).map(drop)
 }
 
 /// Maps an anonymous private stack for a cloned child; copied into the child

@@ -9,6 +9,20 @@ use std::path::{Component, Path, PathBuf};
 
 /// Host directories the default host view binds read-only, when present.
 pub const HOST_VIEW_DIRS: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc"];
+/// /proc paths made read-only inside (relative to the new root).
+pub const PROC_READ_ONLY: &[&str] = &["proc/bus", "proc/fs", "proc/irq", "proc/sys", "proc/sysrq-trigger"];
+/// /proc paths hidden inside.
+pub const PROC_MASKED: &[&str] = &[
+    "proc/acpi",
+    "proc/asound",
+    "proc/kcore",
+    "proc/keys",
+    "proc/latency_stats",
+    "proc/timer_list",
+    "proc/timer_stats",
+    "proc/sched_debug",
+    "proc/scsi",
+];
 /// Device nodes bound from the host into the minimal /dev.
 pub const DEV_NODES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -38,6 +52,12 @@ pub enum Op {
     Fs { fstype: CString, target: CString, mkdirs: Vec<Step>, options: Vec<(CString, CString)>, attrs: u64 },
     /// Create a symlink `parent/name -> target`.
     Symlink { parent: CString, name: CString, target: CString },
+    /// Bind an existing path onto itself read-only (e.g. /proc/sys); skipped
+    /// when the kernel has no such path.
+    ReadOnly { target: CString },
+    /// Hide an existing file under /dev/null (`source`, cloned early) or an
+    /// existing directory under an empty read-only tmpfs; skipped when absent.
+    Mask { target: CString, source: CString },
 }
 
 impl Op {
@@ -48,6 +68,8 @@ impl Op {
             Op::Bind { source, target, .. } => format!("bind {} -> /{}", s(source), s(target)),
             Op::Fs { fstype, target, .. } => format!("mount {} on /{}", s(fstype), s(target)),
             Op::Symlink { parent, name, target } => format!("symlink /{}/{} -> {}", s(parent), s(name), s(target)),
+            Op::ReadOnly { target } => format!("read-only /{}", s(target)),
+            Op::Mask { target, .. } => format!("mask /{}", s(target)),
         }
     }
 }
@@ -130,6 +152,14 @@ fn proc_op(ops: &mut Vec<Op>, fresh: bool) {
     } else {
         ops.push(bind(b"/proc", Path::new("/proc"), false, attrs));
     }
+    // The OCI runtime spec's defaults (as Docker and Podman apply them):
+    // kernel knobs read-only, information leaks masked.
+    for path in PROC_READ_ONLY {
+        ops.push(Op::ReadOnly { target: cstr(path.as_bytes()) });
+    }
+    for path in PROC_MASKED {
+        ops.push(Op::Mask { target: cstr(path.as_bytes()), source: cstr(b"/dev/null") });
+    }
 }
 
 fn dev_ops(ops: &mut Vec<Op>) {
@@ -153,7 +183,8 @@ fn dev_ops(ops: &mut Vec<Op>) {
         options: vec![(cstr(b"ptmxmode"), cstr(b"0666")), (cstr(b"mode"), cstr(b"0620"))],
         attrs: MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
     });
-    ops.push(tmpfs("dev/shm", "1777", None));
+    // 64 MiB, as Docker's default /dev/shm.
+    ops.push(tmpfs("dev/shm", "1777", Some(64 << 20)));
     for (name, target) in [
         ("ptmx", "pts/ptmx"),
         ("fd", "/proc/self/fd"),

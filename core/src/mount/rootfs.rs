@@ -101,12 +101,17 @@ pub fn assemble(plan: &mut MountPlan) -> Result<(), MountFailure> {
 fn clone_sources(plan: &mut MountPlan) -> Result<(), MountFailure> {
     let flags = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE;
     for (i, op) in plan.ops.iter().enumerate() {
-        if let Op::Bind { source, attrs, .. } = op {
-            let fd = sys::open_tree(libc::AT_FDCWD, source, flags).map_err(fail(MountStep::OpenSource, i as u32))?;
-            sys::mount_setattr(fd, true, *attrs).map_err(fail(MountStep::Mount, i as u32))?;
-            if let Some(slot) = plan.source_fds.get_mut(i) {
-                *slot = fd;
+        let (source, attrs) = match op {
+            Op::Bind { source, attrs, .. } => (source, *attrs),
+            Op::Mask { source, .. } => {
+                (source, sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC)
             }
+            _ => continue,
+        };
+        let fd = sys::open_tree(libc::AT_FDCWD, source, flags).map_err(fail(MountStep::OpenSource, i as u32))?;
+        sys::mount_setattr(fd, true, attrs).map_err(fail(MountStep::Mount, i as u32))?;
+        if let Some(slot) = plan.source_fds.get_mut(i) {
+            *slot = fd;
         }
     }
     Ok(())
@@ -169,6 +174,48 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
             sys::close(t);
             r
         }
+        Op::ReadOnly { target } => {
+            let Some(t) = open_existing(root, target, index)? else { return Ok(()) };
+            let r = sys::open_tree(
+                t,
+                c"",
+                sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE | libc::AT_EMPTY_PATH as u32,
+            )
+            .and_then(|clone| {
+                let flags =
+                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC;
+                let r = sys::mount_setattr(clone, true, flags).and_then(|_| sys::move_mount_fd(clone, t));
+                sys::close(clone);
+                r
+            })
+            .map_err(fail(MountStep::Mount, index));
+            sys::close(t);
+            r
+        }
+        Op::Mask { target, .. } => {
+            let Some(t) = open_existing(root, target, index)? else {
+                sys::close(source);
+                return Ok(());
+            };
+            let r = if sys::inode_is_dir(t) {
+                fresh_fs(
+                    c"tmpfs",
+                    &[],
+                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC,
+                )
+                .and_then(|m| {
+                    let r = sys::move_mount_fd(m, t);
+                    sys::close(m);
+                    r
+                })
+            } else {
+                sys::move_mount_fd(source, t)
+            }
+            .map_err(fail(MountStep::Mount, index));
+            sys::close(t);
+            sys::close(source);
+            r
+        }
         Op::Symlink { parent, name, target } => {
             let p = sys::open_in_root(root, parent, libc::O_PATH | libc::O_DIRECTORY, 0)
                 .map_err(fail(MountStep::Symlink, index))?;
@@ -179,6 +226,16 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
             sys::close(p);
             r
         }
+    }
+}
+
+/// Opens a target that must already exist (a /proc entry); `None` when
+/// this kernel has no such path.
+fn open_existing(root: RawFd, target: &std::ffi::CStr, index: u32) -> Result<Option<RawFd>, MountFailure> {
+    match sys::open_in_root(root, target, libc::O_PATH | libc::O_NOFOLLOW, 0) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(fail(MountStep::MakeTarget, index)(e)),
     }
 }
 

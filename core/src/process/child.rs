@@ -88,6 +88,13 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     }
     scrub_host_identity(plan);
     wait_for_parent();
+    // Init holds a copy of the host's memory: not dumpable, so /proc/1/mem
+    // and ptrace need CAP_SYS_PTRACE over the *host's* user namespace, even
+    // for a workload given capabilities inside. (Only after the id maps are
+    // written: a non-dumpable child's /proc files belong to host root.)
+    if let Err(e) = sys::set_dumpable(false) {
+        die(step::SIGNALS, e, 1);
+    }
     build_sandbox(plan);
     become_init(plan)
 }
@@ -144,6 +151,15 @@ fn build_sandbox(plan: &mut ChildPlan) {
     {
         die(step::INIT_IDS, e, 0);
     }
+    // Forbid user namespaces below this one (bubblewrap's --disable-userns):
+    // the limit is per user namespace and checked up the whole chain. Done
+    // through the host's /proc while it is still there: the new one's
+    // /proc/sys is read-only.
+    if !plan.nested_userns
+        && let Err(e) = sys::write_file(c"/proc/sys/user/max_user_namespaces", b"0")
+    {
+        die(step::NESTED_USERNS, e, 0);
+    }
     if let Some(mount) = plan.mount.as_mut()
         && let Err(f) = rootfs::assemble(mount)
     {
@@ -162,13 +178,6 @@ fn build_sandbox(plan: &mut ChildPlan) {
     match sys::join_new_session_keyring() {
         Ok(()) | Err(Errno::ENOSYS) => {}
         Err(e) => die(step::KEYRING, e, 0),
-    }
-    // Forbid user namespaces below this one (bubblewrap's --disable-userns):
-    // the limit is per user namespace and checked up the whole chain.
-    if !plan.nested_userns
-        && let Err(e) = sys::write_file(c"/proc/sys/user/max_user_namespaces", b"0")
-    {
-        die(step::NESTED_USERNS, e, 0);
     }
 }
 

@@ -18,6 +18,8 @@ use std::time::Instant;
 
 /// Bytes of stack for the child and, separately, for the workload clone.
 const STACK_LEN: usize = 256 * 1024;
+/// One page at the bottom of each stack, never mapped readable.
+const GUARD_LEN: usize = 4096;
 
 /// Where one standard stream of the workload comes from or goes to.
 #[derive(Debug)]
@@ -117,7 +119,15 @@ pub fn spawn(
         setup_w.as_raw_fd(),
         life_child.as_raw_fd(),
     ];
+    // [guard | child stack | guard | workload stack]: an overflow faults
+    // instead of running into the other stack.
     let stack = sys::map_stack(2 * STACK_LEN).map_err(io_err("mapping the child stack"))?;
+    // SAFETY: both guards are page-aligned pages at the bottom of each half
+    // of the mapping just made; stacks grow down towards them.
+    unsafe {
+        sys::guard(stack, GUARD_LEN).map_err(io_err("guarding the child stack"))?;
+        sys::guard(stack.add(STACK_LEN), GUARD_LEN).map_err(io_err("guarding the child stack"))?;
+    }
     // SAFETY: the workload stack is the upper half of the same mapping; the
     // child uses its own copy of it.
     plan.workload_stack = unsafe { stack.add(STACK_LEN) };

@@ -318,7 +318,9 @@ impl Child {
             return;
         };
         let mut buf = [0u8; STATUS_FRAME_LEN];
-        match sys::read(l.as_raw_fd(), &mut buf) {
+        // Never block: a process that stole init's end of the socket could
+        // keep it open after init is gone.
+        match nix::sys::socket::recv(l.as_raw_fd(), &mut buf, nix::sys::socket::MsgFlags::MSG_DONTWAIT) {
             Ok(STATUS_FRAME_LEN) => self.workload_status = decode_status(&buf),
             Ok(_) | Err(_) => self.lifeline = None,
         }
@@ -330,7 +332,7 @@ impl Child {
         let reaped = sys::waitid_pidfd(self.pidfd.as_raw_fd(), true)
             .map_err(|e| SpawnError::Io { what: "waiting for the sandbox", source: e.into() })?;
         let Some(reaped) = reaped else { return Ok(()) };
-        // Init is gone, so this read returns its frame or EOF, never blocks.
+        // Init is gone: its frame, if it sent one, is already queued.
         self.read_lifeline();
         for c in caps.iter_mut() {
             while c.open {
