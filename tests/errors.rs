@@ -159,3 +159,12 @@ fn config_round_trips_through_json() {
     let e = serde_json::from_str::<SandboxConfig>(r#"{"hostnam": "x"}"#).unwrap_err();
     assert!(e.to_string().contains("unknown field `hostnam`"), "{e}");
 }
+
+both! {
+    fn command_not_found_in_a_directory_rootfs_is_rejected_before_any_clone() {
+        let root = TempDir::new("emptyroot");
+        let sb = Sandbox::builder().rootfs(root.path()).build().unwrap();
+        let e = sb.command("sh").output().unwrap_err();
+        assert_eq!((e.kind(), e.stage()), (ErrorKind::NotFound, Stage::Validate), "{e}");
+    }
+}

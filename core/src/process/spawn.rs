@@ -312,7 +312,22 @@ fn exists_in_sandbox(config: &SandboxConfig, path: &Path) -> Option<bool> {
                 None
             }
         }
-        RootFs::Dir(_) => None,
+        // With binds, a rootfs symlink may lead into one (bin -> usr/bin with
+        // /usr bound): only a rootfs without binds can be judged from here.
+        RootFs::Dir(_) if !config.mounts.is_empty() => None,
+        RootFs::Dir(dir) => {
+            // Resolve as the child will: inside the rootfs, symlinks and all.
+            let root = std::fs::File::open(dir).ok()?;
+            let inside = CString::new(path.strip_prefix("/").ok()?.as_os_str().as_bytes()).ok()?;
+            match sys::open_in_root(root.as_raw_fd(), &inside, libc::O_PATH, 0) {
+                Ok(fd) => {
+                    sys::close(fd);
+                    Some(true)
+                }
+                Err(nix::errno::Errno::ENOENT) | Err(nix::errno::Errno::ENOTDIR) => Some(false),
+                Err(_) => None,
+            }
+        }
     }
 }
 
