@@ -22,33 +22,24 @@ fn med(sb: &Sandbox, n: usize) -> f64 {
 }
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(300);
+    // Each step turns one more namespace off.
+    let minimal = |pid: bool| {
+        Sandbox::builder()
+            .net_namespace(false)
+            .mount_namespace(false)
+            .ipc_namespace(false)
+            .uts_namespace(false)
+            .cgroup_namespace(false)
+            .pid_namespace(pid)
+            .build()
+            .unwrap()
+    };
     let cfgs: Vec<(&str, Sandbox)> = vec![
         ("default", Sandbox::builder().build().unwrap()),
         ("no-net", Sandbox::builder().net_namespace(false).build().unwrap()),
         ("no-net-no-mnt", Sandbox::builder().net_namespace(false).mount_namespace(false).build().unwrap()),
-        (
-            "user+pid only",
-            Sandbox::builder()
-                .net_namespace(false)
-                .mount_namespace(false)
-                .ipc_namespace(false)
-                .uts_namespace(false)
-                .cgroup_namespace(false)
-                .build()
-                .unwrap(),
-        ),
-        (
-            "user only",
-            Sandbox::builder()
-                .net_namespace(false)
-                .mount_namespace(false)
-                .ipc_namespace(false)
-                .uts_namespace(false)
-                .cgroup_namespace(false)
-                .pid_namespace(false)
-                .build()
-                .unwrap(),
-        ),
+        ("user+pid only", minimal(true)),
+        ("user only", minimal(false)),
     ];
     for (name, sb) in &cfgs {
         println!("{name:16} {:.3} ms", med(sb, n));
