@@ -264,7 +264,7 @@ fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
                     }
                 }
                 let _ = sys::write_all(LIFELINE_FD, &encode_status(status));
-                sys::exit_now(0);
+                sys::exit_now(shell_code(status));
             }
             // EOF: the supervising process is gone. Take the sandbox along.
             kill_all();
@@ -287,9 +287,21 @@ fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
                     kill_all();
                 }
                 // Exiting as pid 1 tears the pid namespace down: no survivor.
-                sys::exit_now(0);
+                sys::exit_now(shell_code(status));
             }
         }
+    }
+}
+
+/// Init exits with the workload's status, shell-style (128+N for signal N),
+/// for anyone who looks at init rather than the lifeline frame.
+fn shell_code(status: c_int) -> c_int {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        1
     }
 }
 
