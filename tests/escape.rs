@@ -252,3 +252,27 @@ both! {
         assert!(s.contains(&format!("GETFD -1 {}", libc::EPERM)), "pidfd_getfd on init: {s}");
     }
 }
+
+both! {
+    fn kept_capabilities_cannot_undo_read_only_binds_or_the_nesting_block() {
+        // With capabilities kept, the workload runs in an inner user + mount
+        // namespace: the kernel locks the mount flags set above it.
+        let dir = TempDir::new("lockedvol");
+        let file = dir.file("file", "orig");
+        let all = Sandbox::builder().cap_add("ALL").bind_ro(dir.path(), "/data").build().unwrap();
+        let s = sh(
+            &all,
+            "grep CapEff /proc/self/status; \
+             mount -o remount,rw,bind /data 2>/dev/null && echo REMOUNTED; echo tampered > /data/file 2>/dev/null; \
+             echo 5 > /proc/sys/user/max_user_namespaces 2>/dev/null && echo LIMIT-RAISED; \
+             unshare -U true 2>/dev/null && echo NESTED; \
+             umount /proc/keys 2>/dev/null && echo UNMASKED; echo end",
+        );
+        assert!(s.contains("CapEff:\t000001ffffffffff"), "the capabilities were kept: {s}");
+        for bad in ["REMOUNTED", "LIMIT-RAISED", "NESTED", "UNMASKED"] {
+            assert!(!s.contains(bad), "{bad}: {s}");
+        }
+        assert!(s.contains("end\n"), "{s}");
+        assert_eq!(std::fs::read_to_string(file).unwrap(), "orig");
+    }
+}

@@ -223,6 +223,40 @@ pub fn close_range_from(first: c_uint, cloexec_only: bool) -> SysResult<()> {
     check(r).map(drop)
 }
 
+pub fn pipe() -> SysResult<(RawFd, RawFd)> {
+    let mut fds = [-1; 2];
+    // SAFETY: `fds` is a valid array of two ints.
+    check_int(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// Writes `/proc/<pid>/<name>` into `buf` as a C string, without allocating.
+pub fn proc_path<'a>(buf: &'a mut [u8; 64], pid: libc::pid_t, name: &[u8]) -> Option<&'a CStr> {
+    let mut digits = [0u8; 12];
+    let mut n = pid.unsigned_abs();
+    let mut len = 0;
+    loop {
+        *digits.get_mut(len)? = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut at = 0;
+    let mut push = |b: u8| -> Option<()> {
+        *buf.get_mut(at)? = b;
+        at += 1;
+        Some(())
+    };
+    b"/proc/".iter().try_for_each(|&b| push(b))?;
+    digits.get(..len)?.iter().rev().try_for_each(|&b| push(b))?;
+    push(b'/')?;
+    name.iter().try_for_each(|&b| push(b))?;
+    push(0)?;
+    CStr::from_bytes_until_nul(buf.get(..at)?).ok()
+}
+
 pub fn dup_above(fd: RawFd, min: RawFd) -> SysResult<RawFd> {
     // SAFETY: F_DUPFD takes an integer argument.
     check_int(unsafe { libc::fcntl(fd, libc::F_DUPFD, min) })

@@ -57,6 +57,15 @@ pub struct ChildPlan {
     pub host_args: [(usize, usize); 2],
     /// Allow the workload to create user namespaces of its own.
     pub nested_userns: bool,
+    /// Run the workload in an inner user + mount namespace (when it keeps
+    /// capabilities): the kernel then locks every mount flag and the
+    /// nested-namespace limit against it, as bubblewrap does.
+    pub inner_userns: bool,
+    /// The inner namespace's maps: every id of the outer one, to itself.
+    pub inner_uid_map: CString,
+    pub inner_gid_map: CString,
+    /// Set by init: the pipe on which the workload waits for its inner maps.
+    pub inner_sync: [RawFd; 2],
     /// Set by init for the workload: the signalfd to close.
     pub signal_fd: RawFd,
 }
@@ -155,8 +164,9 @@ fn build_sandbox(plan: &mut ChildPlan) {
     // the limit is per user namespace and checked up the whole chain. Done
     // through the host's /proc while it is still there: the new one's
     // /proc/sys is read-only.
+    let limit: &[u8] = if plan.inner_userns { b"1" } else { b"0" };
     if !plan.nested_userns
-        && let Err(e) = sys::write_file(c"/proc/sys/user/max_user_namespaces", b"0")
+        && let Err(e) = sys::write_file(c"/proc/sys/user/max_user_namespaces", limit)
     {
         die(step::NESTED_USERNS, e, 0);
     }
@@ -202,10 +212,20 @@ fn become_init(plan: &mut ChildPlan) -> c_int {
     if !plan.pid_namespace {
         let _ = sys::set_child_subreaper();
     }
+    let workload = if plan.inner_userns { start_in_inner_userns(plan) } else { start_vforked(plan) };
+    // Init keeps no copy of the setup pipe (EOF tells the parent "exec
+    // done") nor of the workload's stdio.
+    for fd in [SETUP_FD, 0, 1, 2] {
+        sys::close(fd);
+    }
+    init_loop(sigfd, workload, plan.pid_namespace)
+}
+
+/// CLONE_VM|CLONE_VFORK (posix_spawn's trick): the workload borrows init's
+/// memory until it execs, sparing a copy of the address space; init waits
+/// meanwhile.
+fn start_vforked(plan: &mut ChildPlan) -> libc::pid_t {
     let mut unused = 0;
-    // CLONE_VM|CLONE_VFORK (posix_spawn's trick): the workload borrows
-    // init's memory until it execs, sparing a copy of the address space;
-    // init waits meanwhile.
     // SAFETY: the workload runs on its own stack (the upper half of the
     // mapping), only reads the plan, calls only async-signal-safe code and
     // ends in execve or _exit; init is suspended until then.
@@ -219,16 +239,55 @@ fn become_init(plan: &mut ChildPlan) -> c_int {
             &mut unused,
         )
     };
-    let workload = match workload {
-        Ok(pid) => pid,
-        Err(e) => die(step::FORK, e, 0),
+    workload.unwrap_or_else(|e| die(step::FORK, e, 0))
+}
+
+/// Starts the workload in a new user + mount namespace below init's and
+/// maps it identically. Its mounts are then "locked" (the kernel forbids a
+/// less privileged namespace to remount them writable or unmount them), so
+/// capabilities kept inside cannot undo the read-only binds or masks.
+fn start_in_inner_userns(plan: &mut ChildPlan) -> libc::pid_t {
+    let (r, w) = sys::pipe().unwrap_or_else(|e| die(step::INNER_USERNS, e, 0));
+    plan.inner_sync = [r, w];
+    let mut unused = 0;
+    // The workload must be dumpable for init to write its /proc maps (a
+    // non-dumpable task's /proc files belong to host root): let it inherit a
+    // dumpable copy, then make init non-dumpable again. Nothing else runs in
+    // the sandbox during that window, and the workload only runs our code.
+    let _ = sys::set_dumpable(true);
+    // SAFETY: a plain fork-like clone (no CLONE_VM): the workload gets its
+    // own copy of memory, runs on its stack in that copy, and exits or execs.
+    let workload = unsafe {
+        sys::clone_with_stack(
+            workload_main,
+            plan.workload_stack,
+            plan.workload_stack_len,
+            libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::SIGCHLD,
+            (plan as *mut ChildPlan).cast(),
+            &mut unused,
+        )
     };
-    // Init keeps no copy of the setup pipe (EOF tells the parent "exec
-    // done") nor of the workload's stdio.
-    for fd in [SETUP_FD, 0, 1, 2] {
-        sys::close(fd);
+    if let Err(e) = sys::set_dumpable(false) {
+        if let Ok(pid) = workload {
+            let _ = sys::kill(pid, libc::SIGKILL);
+        }
+        die(step::INNER_USERNS, e, 1);
     }
-    init_loop(sigfd, workload, plan.pid_namespace)
+    let workload = workload.unwrap_or_else(|e| die(step::FORK, e, 1));
+    let mut buf = [0u8; 64];
+    let written = [(&b"uid_map"[..], &plan.inner_uid_map), (&b"gid_map"[..], &plan.inner_gid_map)]
+        .into_iter()
+        .try_for_each(|(name, map)| match sys::proc_path(&mut buf, workload, name) {
+            Some(path) => sys::write_file(path, map.to_bytes()),
+            None => Err(Errno::ENAMETOOLONG),
+        });
+    if let Err(e) = written.and_then(|_| sys::write_all(w, b"G")) {
+        let _ = sys::kill(workload, libc::SIGKILL);
+        die(step::INNER_USERNS, e, 0);
+    }
+    sys::close(r);
+    sys::close(w);
+    workload
 }
 
 fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
@@ -309,6 +368,9 @@ fn shell_code(status: c_int) -> c_int {
 extern "C" fn workload_main(arg: *mut c_void) -> c_int {
     // SAFETY: as in `child_main`; this is a fresh copy in the workload process.
     let plan = unsafe { &*(arg as *const ChildPlan) };
+    if plan.inner_userns {
+        wait_for_inner_maps(plan);
+    }
     let _ = sys::setsid();
     sys::close(plan.signal_fd);
     sys::close(LIFELINE_FD);
@@ -324,6 +386,17 @@ extern "C" fn workload_main(arg: *mut c_void) -> c_int {
         die(step::CLOSE_FDS, e, 0);
     }
     exec(plan)
+}
+
+/// Blocks until init has written this process's inner id maps.
+fn wait_for_inner_maps(plan: &ChildPlan) {
+    let [r, w] = plan.inner_sync;
+    sys::close(w);
+    let mut b = [0u8; 1];
+    if sys::read(r, &mut b) != Ok(1) {
+        sys::exit_now(SETUP_FAILED);
+    }
+    sys::close(r);
 }
 
 fn drop_privileges(plan: &ChildPlan) {

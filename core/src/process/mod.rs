@@ -169,6 +169,7 @@ fn describe_step(frame: FailureFrame, plan: &ChildPlan) -> (String, Option<PathB
         step::FORK => "starting the workload".to_string(),
         step::CLOSE_FDS => "closing inherited file descriptors".to_string(),
         step::KEYRING => "joining a fresh session keyring".to_string(),
+        step::INNER_USERNS => "mapping the workload's inner user namespace".to_string(),
         step::NESTED_USERNS => "forbidding nested user namespaces (/proc/sys/user/max_user_namespaces)".to_string(),
         _ => "setting up the sandbox".to_string(),
     };

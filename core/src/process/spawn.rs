@@ -374,10 +374,21 @@ fn child_plan(
         fds: [-1; 5],
         host_args: host_arg_areas(),
         nested_userns: config.nested_userns,
+        inner_userns: !config.cap_add.is_empty(),
+        inner_uid_map: identity_map(&idmap.uid),
+        inner_gid_map: identity_map(&idmap.gid),
+        inner_sync: [-1; 2],
         workload_stack: std::ptr::null_mut(),
         workload_stack_len: 0,
         signal_fd: -1,
     })
+}
+
+/// A map of every id the sandbox's namespace has onto itself, for the
+/// workload's inner namespace.
+fn identity_map(extents: &[crate::userns::Extent]) -> CString {
+    let text: String = extents.iter().map(|e| format!("{} {} {}\n", e.inside, e.inside, e.count)).collect();
+    CString::new(text).unwrap_or_default()
 }
 
 /// `[start, end)` of this process's argv and environ strings, from
@@ -410,7 +421,7 @@ pub(crate) fn stage_of_step(step: u32) -> Stage {
         HOSTNAME => Stage::Hostname,
         LOOPBACK => Stage::Network,
         INIT_IDS | SETGROUPS | SETGID | SETUID => Stage::Credentials,
-        CAPS | NO_NEW_PRIVS | NESTED_USERNS | KEYRING => Stage::Capabilities,
+        CAPS | NO_NEW_PRIVS | NESTED_USERNS | KEYRING | INNER_USERNS => Stage::Capabilities,
         EXEC | CWD | CLOSE_FDS | SETSID | SIGNALS | FORK | FDS => Stage::Exec,
         s if s >= MOUNT_BASE => Stage::Mount,
         _ => Stage::Clone,

@@ -73,6 +73,7 @@ pub mod step {
     pub const FDS: u32 = 16;
     pub const KEYRING: u32 = 17;
     pub const NESTED_USERNS: u32 = 18;
+    pub const INNER_USERNS: u32 = 19;
     pub const MOUNT_BASE: u32 = 100;
 }
 
