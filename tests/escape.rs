@@ -276,3 +276,16 @@ both! {
         assert_eq!(std::fs::read_to_string(file).unwrap(), "orig");
     }
 }
+
+#[test]
+fn host_device_nodes_cannot_be_changed_even_by_real_root_inside() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let host_root = Sandbox::builder().id_mapping(sandbox_core::IdMapping::HostRoot).build().unwrap();
+    let before = std::fs::metadata("/dev/null").unwrap();
+    let s = sh(&host_root, "chmod 600 /dev/null; echo data > /dev/null && echo WRITES-OK");
+    assert!(s.contains("Read-only file system") && s.contains("WRITES-OK"), "{s}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata("/dev/null").unwrap().permissions().mode(), before.permissions().mode());
+}

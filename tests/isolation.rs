@@ -246,3 +246,21 @@ both! {
         assert!(e.to_string().starts_with("cap_add: 'FLY' is invalid"), "{e}");
     }
 }
+
+both! {
+    fn kept_capabilities_apply_to_the_sandboxs_network_and_hostname() {
+        // The workload's inner user namespace owns its net/uts/ipc namespaces.
+        let sb = Sandbox::builder().cap_add("NET_BIND_SERVICE").cap_add("SYS_ADMIN").user(1000, 1000).build().unwrap();
+        let out = sb
+            .command("python3")
+            .args(["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 80)); print('bound')"])
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout), "bound\n", "{}", text(&out.stderr));
+        let root = Sandbox::builder().cap_add("SYS_ADMIN").build().unwrap();
+        assert_eq!(text(&run(&root, "hostname renamed && hostname").stdout), "renamed\n");
+        // Without a mount namespace there is nothing to lock: no inner one.
+        let shared = Sandbox::builder().cap_add("ALL").mount_namespace(false).build().unwrap();
+        assert!(shared.command("true").output().unwrap().outcome.success());
+    }
+}

@@ -452,6 +452,11 @@ pub fn set_child_subreaper() -> SysResult<()> {
     check_int(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(drop)
 }
 
+pub fn unshare(flags: c_int) -> SysResult<()> {
+    // SAFETY: plain integer argument.
+    check_int(unsafe { libc::unshare(flags) }).map(drop)
+}
+
 pub fn setsid() -> SysResult<()> {
     // SAFETY: no arguments.
     check_int(unsafe { libc::setsid() }).map(drop)

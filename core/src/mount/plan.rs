@@ -173,7 +173,14 @@ fn dev_ops(ops: &mut Vec<Op>) {
     for node in DEV_NODES {
         let host = format!("/dev/{node}");
         if Path::new(&host).exists() {
-            ops.push(bind(host.as_bytes(), Path::new(&host), true, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC));
+            // Read-only: the node still opens for writing (it is a device),
+            // but nobody inside can chmod/chown the host's node.
+            ops.push(bind(
+                host.as_bytes(),
+                Path::new(&host),
+                true,
+                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC,
+            ));
         }
     }
     ops.push(Op::Fs {

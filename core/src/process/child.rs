@@ -61,6 +61,9 @@ pub struct ChildPlan {
     /// capabilities): the kernel then locks every mount flag and the
     /// nested-namespace limit against it, as bubblewrap does.
     pub inner_userns: bool,
+    /// Namespaces the workload unshares itself in inner mode (net, uts, ipc),
+    /// so its kept capabilities apply to them.
+    pub inner_unshare: c_int,
     /// The inner namespace's maps: every id of the outer one, to itself.
     pub inner_uid_map: CString,
     pub inner_gid_map: CString,
@@ -175,6 +178,18 @@ fn build_sandbox(plan: &mut ChildPlan) {
     {
         die(step::MOUNT_BASE + f.what as u32, f.errno, f.index);
     }
+    if !plan.inner_userns {
+        set_up_own_namespaces(plan);
+    }
+    match sys::join_new_session_keyring() {
+        Ok(()) | Err(Errno::ENOSYS) => {}
+        Err(e) => die(step::KEYRING, e, 0),
+    }
+}
+
+/// Hostname and loopback: done by init, or by the workload in inner mode
+/// (after it unshared those namespaces into its own user namespace).
+fn set_up_own_namespaces(plan: &ChildPlan) {
     if let Some(name) = &plan.hostname
         && let Err(e) = sys::sethostname(name)
     {
@@ -184,10 +199,6 @@ fn build_sandbox(plan: &mut ChildPlan) {
         && let Err(e) = sys::loopback_up()
     {
         die(step::LOOPBACK, e, 0);
-    }
-    match sys::join_new_session_keyring() {
-        Ok(()) | Err(Errno::ENOSYS) => {}
-        Err(e) => die(step::KEYRING, e, 0),
     }
 }
 
@@ -370,6 +381,12 @@ extern "C" fn workload_main(arg: *mut c_void) -> c_int {
     let plan = unsafe { &*(arg as *const ChildPlan) };
     if plan.inner_userns {
         wait_for_inner_maps(plan);
+        if plan.inner_unshare != 0
+            && let Err(e) = sys::unshare(plan.inner_unshare)
+        {
+            die(step::INNER_USERNS, e, 2);
+        }
+        set_up_own_namespaces(plan);
     }
     let _ = sys::setsid();
     sys::close(plan.signal_fd);

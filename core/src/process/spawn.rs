@@ -211,6 +211,26 @@ fn read_setup_result(setup_r: &OwnedFd, plan: &ChildPlan, deadline: Option<Insta
     Err(SpawnError::from_frame(frame, plan).into())
 }
 
+/// Whether the workload runs in an inner user + mount namespace: when it
+/// keeps capabilities and there are sandbox mounts to lock against them.
+fn inner_userns(config: &SandboxConfig) -> bool {
+    !config.cap_add.is_empty() && config.namespaces.mount
+}
+
+/// The namespaces the workload itself unshares in inner mode: those whose
+/// capabilities it should have (network, hostname, IPC) must belong to its
+/// own user namespace.
+fn inner_flags(config: &SandboxConfig) -> i32 {
+    if !inner_userns(config) {
+        return 0;
+    }
+    let ns = &config.namespaces;
+    [(ns.ipc, libc::CLONE_NEWIPC), (ns.uts, libc::CLONE_NEWUTS), (config.wants_net_namespace(), libc::CLONE_NEWNET)]
+        .into_iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, flag)| acc | flag)
+}
+
 fn namespace_flags(config: &SandboxConfig) -> i32 {
     let ns = &config.namespaces;
     let mut flags = libc::CLONE_NEWUSER;
@@ -226,7 +246,7 @@ fn namespace_flags(config: &SandboxConfig) -> i32 {
             flags |= flag;
         }
     }
-    flags
+    flags & !inner_flags(config)
 }
 
 /// The workload's environment: the config's, then the command's, PATH
@@ -374,7 +394,8 @@ fn child_plan(
         fds: [-1; 5],
         host_args: host_arg_areas(),
         nested_userns: config.nested_userns,
-        inner_userns: !config.cap_add.is_empty(),
+        inner_userns: inner_userns(config),
+        inner_unshare: inner_flags(config),
         inner_uid_map: identity_map(&idmap.uid),
         inner_gid_map: identity_map(&idmap.gid),
         inner_sync: [-1; 2],
