@@ -160,11 +160,13 @@ both! {
     fn timed_out_runs_still_report_the_cpu_they_burned() {
         // Init reaps what it kills; a bare pid-namespace teardown would
         // autoreap them and lose their CPU time.
-        let sb = Sandbox::builder().timeout(Duration::from_millis(400)).build().unwrap();
+        let sb = Sandbox::builder().timeout(Duration::from_millis(600)).build().unwrap();
         let out = sb.command("sh").args(["-c", "(setsid sh -c 'while :; do :; done' &); while :; do :; done"]).output().unwrap();
         assert!(out.outcome.timed_out);
         assert_eq!(out.outcome.signal, Some(libc::SIGKILL));
-        assert!(out.outcome.cpu_time.total() > Duration::from_millis(200), "{:?}", out.outcome);
+        // Unfixed, this read ~1 ms; a loaded CI machine still gives the loops
+        // far more than 50 ms of the 600.
+        assert!(out.outcome.cpu_time.total() > Duration::from_millis(50), "{:?}", out.outcome);
     }
 }
 
@@ -172,7 +174,10 @@ both! {
     fn init_reaps_orphaned_zombies() {
         // The subshell exits at once, orphaning its child to init; once that
         // child exits it must not linger as a zombie.
-        let script = "(sh -c 'exit 0' &); sleep 0.3; grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null || echo NO-ZOMBIES";
+        // A zombie may show for an instant before init runs; one that stays is the bug.
+        let script = "(sh -c 'exit 0' &); sleep 0.3; for i in 1 2 3 4 5 6 7 8 9 10; do \
+                      grep -ql '^State:.Z' /proc/[0-9]*/status 2>/dev/null || { echo NO-ZOMBIES; exit; }; sleep 0.2; done; \
+                      grep -l '^State:.Z' /proc/[0-9]*/status";
         let out = quick().command("sh").args(["-c", script]).output().unwrap();
         assert_eq!(text(&out.stdout), "NO-ZOMBIES\n");
     }
