@@ -55,9 +55,9 @@ pub enum Op {
     /// Bind an existing path onto itself read-only (e.g. /proc/sys); skipped
     /// when the kernel has no such path.
     ReadOnly { target: CString },
-    /// Hide an existing file under /dev/null (`source`, cloned early) or an
+    /// Hide an existing file under the sandbox's own /dev/null or an
     /// existing directory under an empty read-only tmpfs; skipped when absent.
-    Mask { target: CString, source: CString },
+    Mask { target: CString },
 }
 
 impl Op {
@@ -69,7 +69,7 @@ impl Op {
             Op::Fs { fstype, target, .. } => format!("mount {} on /{}", s(fstype), s(target)),
             Op::Symlink { parent, name, target } => format!("symlink /{}/{} -> {}", s(parent), s(name), s(target)),
             Op::ReadOnly { target } => format!("read-only /{}", s(target)),
-            Op::Mask { target, .. } => format!("mask /{}", s(target)),
+            Op::Mask { target } => format!("mask /{}", s(target)),
         }
     }
 }
@@ -102,8 +102,9 @@ impl MountPlan {
             }
             RootFs::Dir(dir) => (RootOp::Dir(cstr(dir.as_os_str().as_bytes())), config.read_only),
         };
-        proc_op(&mut ops, config.namespaces.pid);
+        // /dev first: masking /proc files reuses the sandbox's /dev/null.
         dev_ops(&mut ops);
+        proc_op(&mut ops, config.namespaces.pid);
         if matches!(config.rootfs, RootFs::HostView) {
             ops.push(tmpfs("tmp", "1777", None));
         }
@@ -158,7 +159,7 @@ fn proc_op(ops: &mut Vec<Op>, fresh: bool) {
         ops.push(Op::ReadOnly { target: cstr(path.as_bytes()) });
     }
     for path in PROC_MASKED {
-        ops.push(Op::Mask { target: cstr(path.as_bytes()), source: cstr(b"/dev/null") });
+        ops.push(Op::Mask { target: cstr(path.as_bytes()) });
     }
 }
 

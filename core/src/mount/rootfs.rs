@@ -101,13 +101,8 @@ pub fn assemble(plan: &mut MountPlan) -> Result<(), MountFailure> {
 fn clone_sources(plan: &mut MountPlan) -> Result<(), MountFailure> {
     let flags = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE;
     for (i, op) in plan.ops.iter().enumerate() {
-        let (source, attrs) = match op {
-            Op::Bind { source, attrs, .. } => (source, *attrs),
-            Op::Mask { source, .. } => {
-                (source, sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NOEXEC)
-            }
-            _ => continue,
-        };
+        let Op::Bind { source, attrs, .. } = op else { continue };
+        let attrs = *attrs;
         let fd = sys::open_tree(libc::AT_FDCWD, source, flags).map_err(fail(MountStep::OpenSource, i as u32))?;
         sys::mount_setattr(fd, true, attrs).map_err(fail(MountStep::Mount, i as u32))?;
         if let Some(slot) = plan.source_fds.get_mut(i) {
@@ -192,28 +187,31 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
             sys::close(t);
             r
         }
-        Op::Mask { target, .. } => {
-            let Some(t) = open_existing(root, target, index)? else {
-                sys::close(source);
-                return Ok(());
-            };
+        Op::Mask { target } => {
+            let Some(t) = open_existing(root, target, index)? else { return Ok(()) };
             let r = if sys::inode_is_dir(t) {
-                fresh_fs(
-                    c"tmpfs",
-                    &[],
-                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC,
-                )
-                .and_then(|m| {
-                    let r = sys::move_mount_fd(m, t);
-                    sys::close(m);
+                let ro =
+                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC;
+                fresh_fs(c"tmpfs", &[], ro)
+            } else {
+                // A clone of the sandbox's own (read-only) /dev/null bind.
+                sys::open_in_root(root, c"dev/null", libc::O_PATH, 0).and_then(|null| {
+                    let r = sys::open_tree(
+                        null,
+                        c"",
+                        sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | libc::AT_EMPTY_PATH as u32,
+                    );
+                    sys::close(null);
                     r
                 })
-            } else {
-                sys::move_mount_fd(source, t)
             }
+            .and_then(|m| {
+                let r = sys::move_mount_fd(m, t);
+                sys::close(m);
+                r
+            })
             .map_err(fail(MountStep::Mount, index));
             sys::close(t);
-            sys::close(source);
             r
         }
         Op::Symlink { parent, name, target } => {

@@ -136,7 +136,7 @@ fn describe_step(frame: FailureFrame, plan: &ChildPlan) -> (String, Option<PathB
             crate::mount::Op::Bind { source, .. } => PathBuf::from(source.to_string_lossy().into_owned()),
             crate::mount::Op::Fs { target, .. }
             | crate::mount::Op::ReadOnly { target }
-            | crate::mount::Op::Mask { target, .. } => Path::new("/").join(target.to_string_lossy().as_ref()),
+            | crate::mount::Op::Mask { target } => Path::new("/").join(target.to_string_lossy().as_ref()),
             crate::mount::Op::Symlink { parent, name, .. } => {
                 Path::new("/").join(parent.to_string_lossy().as_ref()).join(name.to_string_lossy().as_ref())
             }
