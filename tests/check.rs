@@ -1,11 +1,11 @@
 //! `sandbox_core::probe::check()` and `sandbox check`: every field that can
 //! be measured independently here is compared with that measurement.
 
+mod common;
+
 use sandbox_core::probe::{self, Feature, Report, Status};
 use std::ffi::CStr;
-use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const NAMES: [&str; 10] = [
@@ -193,29 +193,6 @@ fn cli_table_names_every_feature() {
     }
 }
 
-/// A fresh world-readable directory under the temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-        let dir = std::env::temp_dir().join(format!("sandbox-check-{}-{nanos}", std::process::id()));
-        std::fs::create_dir(&dir).expect("creating a temp dir");
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).expect("chmod temp dir");
-        TempDir(dir)
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn cli_as_nobody_sees_user_namespaces_and_no_root() {
     // SAFETY: geteuid cannot fail.
@@ -223,17 +200,11 @@ fn cli_as_nobody_sees_user_namespaces_and_no_root() {
         eprintln!("skipped: switching to uid 65534 needs root");
         return;
     }
-    let dir = TempDir::new();
-    let bin = dir.path().join("sandbox");
-    std::fs::copy(env!("CARGO_BIN_EXE_sandbox"), &bin).expect("copying the binary");
-    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod binary");
-    let out = Command::new(&bin)
-        .args(["check", "--json"])
-        .current_dir(dir.path())
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("running sandbox check as uid 65534");
+    let cli = common::cli();
+    let out = common::retry_busy(|| {
+        Command::new(&cli.path).args(["check", "--json"]).current_dir("/").uid(65534).gid(65534).output()
+    })
+    .expect("running sandbox check as uid 65534");
     assert!(out.status.success(), "{out:?}");
     let v = json_of(&out.stdout);
     let root = json_feature(&v, "root");
@@ -243,7 +214,7 @@ fn cli_as_nobody_sees_user_namespaces_and_no_root() {
     // is the independent measurement).
     let unshare = Command::new("unshare")
         .args(["-U", "true"])
-        .current_dir(dir.path())
+        .current_dir("/")
         .uid(65534)
         .gid(65534)
         .status()
