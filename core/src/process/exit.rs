@@ -28,6 +28,8 @@ pub struct Outcome {
     pub signal_name: Option<String>,
     /// The wall-clock timeout killed the whole sandbox.
     pub timed_out: bool,
+    /// From the workload's exec to the end of the sandbox (setup excluded,
+    /// as the timeout excludes it).
     #[serde(serialize_with = "secs")]
     pub wall_time: Duration,
     pub cpu_time: CpuTime,

@@ -160,7 +160,7 @@ pub fn spawn(
         sys::write_all(life_parent.as_raw_fd(), b"G")
             .map_err(|e| SpawnError::Prepare { what: "releasing the child", errno: e as i32 }.into())
     });
-    let deadline = config.timeout.map(|t| started + t);
+    let deadline = Some(started + setup_limit(config));
     let outcome = release.and_then(|_| read_setup_result(&setup_r, &plan, deadline));
     if let Err(e) = outcome {
         let _ = sys::pidfd_send_signal(pidfd.as_raw_fd(), libc::SIGKILL);
@@ -176,6 +176,14 @@ pub fn spawn(
         stderr: stderr.parent,
         idmap,
     })
+}
+
+/// How long building the sandbox may take before it counts as hung (a dead
+/// network filesystem under a bind source, say): the run's timeout plus 5 s,
+/// at most 30 s. The timeout itself applies to the workload, from its exec.
+fn setup_limit(config: &SandboxConfig) -> std::time::Duration {
+    const MAX: std::time::Duration = std::time::Duration::from_secs(30);
+    config.timeout.map_or(MAX, |t| (t + std::time::Duration::from_secs(5)).min(MAX))
 }
 
 /// Reads the setup pipe to EOF (exec happened) or a failure frame, for at
