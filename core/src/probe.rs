@@ -588,6 +588,9 @@ fn attempt(flags: c_int, task: Task) -> Result<(), Failure> {
     let mut args = ChildArgs { task, go_r: go_r.as_raw_fd(), go_w: go_w.as_raw_fd(), result_w: result_w.as_raw_fd() };
     let stack = sys::map_stack(STACK_LEN).map_err(failed(Step::Prepare))?;
     let mut pidfd: c_int = -1;
+    // Every signal blocked across the clone (and so in the child, which
+    // never unblocks): no host handler can run in the probe child.
+    let old_mask = sys::block_all_signals().map_err(failed(Step::Prepare))?;
     // SAFETY: `stack` is a live mapping of STACK_LEN bytes until unmapped
     // below; without CLONE_VM the child runs on its own copy of it and of
     // `args`; `probe_child` makes only raw syscalls and ends in `_exit`. No
@@ -602,6 +605,7 @@ fn attempt(flags: c_int, task: Task) -> Result<(), Failure> {
             &mut pidfd,
         )
     };
+    sys::restore_signal_mask(&old_mask);
     // SAFETY: the mapping came from map_stack and the parent no longer uses it.
     unsafe { sys::unmap_stack(stack, STACK_LEN) };
     let pid = cloned.map_err(failed(Step::Clone))?;
