@@ -159,13 +159,7 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
         Op::Fs { fstype, target, mkdirs, options, attrs } => {
             make_target(root, mkdirs, false).map_err(fail(MountStep::MakeTarget, index))?;
             let t = open_target(root, root_id, target, libc::O_PATH | libc::O_DIRECTORY, index)?;
-            let r = fresh_fs(fstype, options, *attrs)
-                .and_then(|m| {
-                    let r = sys::move_mount_fd(m, t);
-                    sys::close(m);
-                    r
-                })
-                .map_err(fail(MountStep::Mount, index));
+            let r = fresh_fs(fstype, options, *attrs).and_then(|m| attach(m, t)).map_err(fail(MountStep::Mount, index));
             sys::close(t);
             r
         }
@@ -176,12 +170,12 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
                 c"",
                 sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC | sys::AT_RECURSIVE | libc::AT_EMPTY_PATH as u32,
             )
-            .and_then(|clone| {
-                let flags =
-                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC;
-                let r = sys::mount_setattr(clone, true, flags).and_then(|_| sys::move_mount_fd(clone, t));
-                sys::close(clone);
-                r
+            .and_then(|clone| match sys::mount_setattr(clone, true, LOCKED_DOWN) {
+                Ok(()) => attach(clone, t),
+                Err(e) => {
+                    sys::close(clone);
+                    Err(e)
+                }
             })
             .map_err(fail(MountStep::Mount, index));
             sys::close(t);
@@ -190,9 +184,7 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
         Op::Mask { target } => {
             let Some(t) = open_existing(root, target, index)? else { return Ok(()) };
             let r = if sys::inode_is_dir(t) {
-                let ro =
-                    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC;
-                fresh_fs(c"tmpfs", &[], ro)
+                fresh_fs(c"tmpfs", &[], LOCKED_DOWN)
             } else {
                 // A clone of the sandbox's own (read-only) /dev/null bind.
                 sys::open_in_root(root, c"dev/null", libc::O_PATH, 0).and_then(|null| {
@@ -205,11 +197,7 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
                     r
                 })
             }
-            .and_then(|m| {
-                let r = sys::move_mount_fd(m, t);
-                sys::close(m);
-                r
-            })
+            .and_then(|m| attach(m, t))
             .map_err(fail(MountStep::Mount, index));
             sys::close(t);
             r
@@ -225,6 +213,17 @@ fn run_op(root: RawFd, root_id: (u64, u64), op: &Op, source: RawFd, index: u32) 
             r
         }
     }
+}
+
+/// Read-only, no setuid, no devices, no exec: for masks and kernel knobs.
+const LOCKED_DOWN: u64 =
+    sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV | sys::MOUNT_ATTR_NOEXEC;
+
+/// Moves the detached mount `m` onto `target` and closes `m`.
+fn attach(m: RawFd, target: RawFd) -> SysResult<()> {
+    let r = sys::move_mount_fd(m, target);
+    sys::close(m);
+    r
 }
 
 /// Opens a target that must already exist (a /proc entry); `None` when

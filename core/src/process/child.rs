@@ -236,21 +236,32 @@ fn become_init(plan: &mut ChildPlan) -> c_int {
 /// memory until it execs, sparing a copy of the address space; init waits
 /// meanwhile.
 fn start_vforked(plan: &mut ChildPlan) -> libc::pid_t {
-    let mut unused = 0;
     // SAFETY: the workload runs on its own stack (the upper half of the
     // mapping), only reads the plan, calls only async-signal-safe code and
     // ends in execve or _exit; init is suspended until then.
-    let workload = unsafe {
+    unsafe { clone_workload(plan, libc::CLONE_VM | libc::CLONE_VFORK) }.unwrap_or_else(|e| die(step::FORK, e, 0))
+}
+
+/// Clones `workload_main` on the workload stack with `flags | SIGCHLD`.
+///
+/// # Safety
+/// With CLONE_VM the caller must keep init suspended (CLONE_VFORK) while the
+/// workload shares its memory; `workload_main` only runs async-signal-safe
+/// code and ends in execve or _exit.
+unsafe fn clone_workload(plan: &mut ChildPlan, flags: c_int) -> Result<libc::pid_t, Errno> {
+    let mut unused = 0;
+    // SAFETY: the workload stack lies in this process's mapping; the rest is
+    // guaranteed by the caller.
+    unsafe {
         sys::clone_with_stack(
             workload_main,
             plan.workload_stack,
             plan.workload_stack_len,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            flags | libc::SIGCHLD,
             (plan as *mut ChildPlan).cast(),
             &mut unused,
         )
-    };
-    workload.unwrap_or_else(|e| die(step::FORK, e, 0))
+    }
 }
 
 /// Starts the workload in a new user + mount namespace below init's and
@@ -260,7 +271,6 @@ fn start_vforked(plan: &mut ChildPlan) -> libc::pid_t {
 fn start_in_inner_userns(plan: &mut ChildPlan) -> libc::pid_t {
     let (r, w) = sys::pipe().unwrap_or_else(|e| die(step::INNER_USERNS, e, 0));
     plan.inner_sync = [r, w];
-    let mut unused = 0;
     // The workload must be dumpable for init to write its /proc maps (a
     // non-dumpable task's /proc files belong to host root): let it inherit a
     // dumpable copy, then make init non-dumpable again. Nothing else runs in
@@ -268,16 +278,7 @@ fn start_in_inner_userns(plan: &mut ChildPlan) -> libc::pid_t {
     let _ = sys::set_dumpable(true);
     // SAFETY: a plain fork-like clone (no CLONE_VM): the workload gets its
     // own copy of memory, runs on its stack in that copy, and exits or execs.
-    let workload = unsafe {
-        sys::clone_with_stack(
-            workload_main,
-            plan.workload_stack,
-            plan.workload_stack_len,
-            libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::SIGCHLD,
-            (plan as *mut ChildPlan).cast(),
-            &mut unused,
-        )
-    };
+    let workload = unsafe { clone_workload(plan, libc::CLONE_NEWUSER | libc::CLONE_NEWNS) };
     if let Err(e) = sys::set_dumpable(false) {
         if let Ok(pid) = workload {
             let _ = sys::kill(pid, libc::SIGKILL);
