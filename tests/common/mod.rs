@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 pub const NOBODY: u32 = 65534;
 const ROOTLESS_ENV: &str = "SANDBOX_TEST_ROOTLESS";
+/// Where the root run left a readable copy of the CLI for the rootless re-run.
+const CLI_ENV: &str = "SANDBOX_TEST_CLI";
 
 /// True when this process is the unprivileged re-run of a test.
 pub fn is_rootless_rerun() -> bool {
@@ -39,10 +41,15 @@ pub fn rerun_as_nobody(test_name: &str) {
     let copy = dir.path().join("test-bin");
     std::fs::copy(&exe, &copy).expect("copy test binary");
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The CLI too: the checkout may sit where only root can enter.
+    let cli = dir.path().join("sandbox");
+    std::fs::copy(env!("CARGO_BIN_EXE_sandbox"), &cli).expect("copy sandbox binary");
+    std::fs::set_permissions(&cli, std::fs::Permissions::from_mode(0o755)).unwrap();
     let out = retry_busy(|| {
         std::process::Command::new(&copy)
             .args([test_name, "--exact", "--nocapture", "--test-threads=1", "--include-ignored"])
             .env(ROOTLESS_ENV, "1")
+            .env(CLI_ENV, &cli)
             .current_dir(dir.path())
             .uid(NOBODY)
             .gid(NOBODY)
@@ -143,7 +150,8 @@ pub struct Cli {
 pub fn cli() -> Cli {
     let dir = TempDir::new("cli");
     let path = dir.path().join("sandbox");
-    std::fs::copy(env!("CARGO_BIN_EXE_sandbox"), &path).expect("copy sandbox binary");
+    let source = std::env::var_os(CLI_ENV).map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sandbox")), PathBuf::from);
+    std::fs::copy(source, &path).expect("copy sandbox binary");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     Cli { _dir: dir, path }
 }
