@@ -193,7 +193,16 @@ fn without_a_pid_namespace_a_root_slot_is_never_reused() {
     let m = common::marker();
     let mut child = sandbox
         .command("sh")
-        .args(["-c", &format!("(setsid sleep {m} >/dev/null 2>&1 &); cat /proc/self/uid_map")])
+        // The survivor signals once it has its own session: init kills the
+        // workload's process group when the workload exits, so a survivor
+        // still on its way to `setsid` would die with it (a race CI lost).
+        .args([
+            "-c",
+            &format!(
+                "(setsid sh -c 'touch /tmp/ready; exec sleep {m}' >/dev/null 2>&1 &); \
+                 while [ ! -e /tmp/ready ]; do sleep 0.01; done; cat /proc/self/uid_map"
+            ),
+        ])
         .stdout(sandbox_core::Stdio::Piped)
         .spawn()
         .unwrap();
