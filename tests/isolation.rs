@@ -182,6 +182,24 @@ both! {
     }
 }
 
+#[test]
+fn command_environment_is_bytes_and_overrides_the_config() {
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::builder().env("FOO", "config").build().unwrap();
+    let raw = std::ffi::OsStr::from_bytes(b"caf\xe9");
+    let out = sb
+        .command("sh")
+        .args(["-c", "printf '%s|%s' \"$FOO\" \"$RAW\""])
+        .env("FOO", "command")
+        .env("RAW", raw)
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, b"command|caf\xe9");
+    let err = sb.command("true").env("A=B", "x").output().unwrap_err();
+    assert_eq!(err.kind(), sandbox_core::ErrorKind::InvalidConfig);
+    assert!(err.to_string().contains("env"), "{err}");
+}
+
 both! {
     fn no_capabilities_no_new_privs_and_own_session() {
         let out = run(&default(), "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; ps -o sid= -p $$ 2>/dev/null || cut -d' ' -f6 /proc/$$/stat");

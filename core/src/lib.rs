@@ -116,7 +116,7 @@ impl Stdio {
 pub struct Command {
     config: Arc<SandboxConfig>,
     argv: Vec<Vec<u8>>,
-    env: Vec<(String, String)>,
+    env: Vec<(Vec<u8>, Vec<u8>)>,
     stdin: Option<Stdio>,
     stdout: Option<Stdio>,
     stderr: Option<Stdio>,
@@ -140,9 +140,10 @@ impl Command {
         self
     }
 
-    /// Adds a variable on top of the sandbox's environment.
-    pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Command {
-        self.env.push((key.into(), value.into()));
+    /// Adds a variable on top of the sandbox's environment. Like
+    /// `std::process::Command::env`, neither part need be UTF-8.
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Command {
+        self.env.push((key.as_ref().as_bytes().to_vec(), value.as_ref().as_bytes().to_vec()));
         self
     }
 

@@ -90,7 +90,7 @@ fn unsafe_borrow(fd: RawFd) -> std::os::fd::BorrowedFd<'static> {
 pub fn spawn(
     config: &SandboxConfig,
     argv: &[Vec<u8>],
-    extra_env: &[(String, String)],
+    extra_env: &[(Vec<u8>, Vec<u8>)],
     stdio: [StdioSpec; 3],
     started: Instant,
 ) -> Result<Spawned, crate::Error> {
@@ -258,18 +258,20 @@ fn namespace_flags(config: &SandboxConfig) -> i32 {
 }
 
 /// The workload's environment: the config's, then the command's, PATH
-/// defaulted. Nothing of the host's.
-fn merged_env(config: &SandboxConfig, extra: &[(String, String)]) -> Vec<(String, String)> {
-    let mut env: Vec<(String, String)> = Vec::new();
-    for (k, v) in config.env.iter().chain(extra) {
-        env.retain(|(ek, _)| ek != k);
-        env.push((k.clone(), v.clone()));
+/// defaulted. Nothing of the host's. Bytes: a command's variables need not
+/// be UTF-8 (the C and Python doors pass them through as given).
+fn merged_env(config: &SandboxConfig, extra: &[(Vec<u8>, Vec<u8>)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let own = config.env.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.as_bytes().to_vec()));
+    let mut env: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    for (k, v) in own.chain(extra.iter().cloned()) {
+        env.retain(|(ek, _)| *ek != k);
+        env.push((k, v));
     }
-    if !env.iter().any(|(k, _)| k == "PATH") {
-        env.insert(0, ("PATH".into(), DEFAULT_PATH.into()));
+    if !env.iter().any(|(k, _)| k == b"PATH") {
+        env.insert(0, (b"PATH".to_vec(), DEFAULT_PATH.into()));
     }
-    if !env.iter().any(|(k, _)| k == "HOME") {
-        env.push(("HOME".into(), if config.uid == 0 { "/root".into() } else { "/".into() }));
+    if !env.iter().any(|(k, _)| k == b"HOME") {
+        env.push((b"HOME".to_vec(), if config.uid == 0 { b"/root".to_vec() } else { b"/".to_vec() }));
     }
     env
 }
@@ -279,7 +281,7 @@ fn merged_env(config: &SandboxConfig, extra: &[(String, String)]) -> Vec<(String
 fn resolve_program(
     config: &SandboxConfig,
     argv: &[Vec<u8>],
-    env: &[(String, String)],
+    env: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<Vec<CString>, crate::Error> {
     let program = argv.first().ok_or(crate::config::ConfigError::EmptyCommand)?;
     let nul = |field: &str| crate::config::ConfigError::NulByte { field: field.into() };
@@ -289,17 +291,17 @@ fn resolve_program(
     if program.contains(&b'/') {
         return Ok(vec![CString::new(program.clone()).map_err(|_| nul("command"))?]);
     }
-    let path = env.iter().find(|(k, _)| k == "PATH").map(|(_, v)| v.as_str()).unwrap_or(DEFAULT_PATH);
+    let path = env.iter().find(|(k, _)| k == b"PATH").map(|(_, v)| v.as_slice()).unwrap_or(DEFAULT_PATH.as_bytes());
     let candidates: Vec<PathBuf> = path
-        .split(':')
+        .split(|b| *b == b':')
         .filter(|d| !d.is_empty())
-        .map(|d| Path::new(d).join(std::ffi::OsStr::from_bytes(program)))
+        .map(|d| Path::new(std::ffi::OsStr::from_bytes(d)).join(std::ffi::OsStr::from_bytes(program)))
         .collect();
     let known: Vec<Option<bool>> = candidates.iter().map(|c| exists_in_sandbox(config, c)).collect();
     if !known.is_empty() && known.iter().all(|k| *k == Some(false)) {
         return Err(crate::config::ConfigError::CommandNotFound {
             program: String::from_utf8_lossy(program).into_owned(),
-            path: path.to_string(),
+            path: String::from_utf8_lossy(path).into_owned(),
         }
         .into());
     }
@@ -362,7 +364,7 @@ fn exists_in_sandbox(config: &SandboxConfig, path: &Path) -> Option<bool> {
 fn child_plan(
     config: &SandboxConfig,
     argv: &[Vec<u8>],
-    env: &[(String, String)],
+    env: &[(Vec<u8>, Vec<u8>)],
     exec_paths: Vec<CString>,
     idmap: &IdMapPlan,
 ) -> Result<ChildPlan, crate::Error> {
@@ -372,7 +374,15 @@ fn child_plan(
         strings.push(CString::new(a.clone()).map_err(|_| nul("args"))?);
     }
     for (k, v) in env {
-        strings.push(CString::new(format!("{k}={v}")).map_err(|_| nul("env"))?);
+        if k.is_empty() || k.contains(&b'=') {
+            return Err(crate::config::ConfigError::Invalid {
+                field: "env".into(),
+                value: String::from_utf8_lossy(k).into_owned(),
+                fix: "variable names must be non-empty and contain no '='; write KEY=VALUE".into(),
+            }
+            .into());
+        }
+        strings.push(CString::new([k.as_slice(), b"=", v].concat()).map_err(|_| nul("env"))?);
     }
     let mut ptrs: Vec<*const libc::c_char> = strings.iter().map(|s| s.as_ptr()).collect();
     let mut envp = ptrs.split_off(argv.len());
