@@ -1,0 +1,162 @@
+"""The exceptions of the Python door, one per kind of docs/errors.md.
+
+Defined in pure Python and inheriting their builtin namesakes, so existing
+``except ValueError`` / ``except OSError`` / ``except
+subprocess.CalledProcessError`` clauses keep working. The compiled module
+raises them through :func:`from_core`, the one mapping table.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+import subprocess
+from typing import TYPE_CHECKING, Any, Optional, Sequence, Union
+
+if TYPE_CHECKING:
+    from ._result import CompletedRun
+
+__all__ = [
+    "SandboxError",
+    "ConfigError",
+    "UnsupportedError",
+    "SetupError",
+    "ImageError",
+    "LimitError",
+    "TimeoutExpired",
+    "CalledProcessError",
+]
+
+_Cmd = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]", Sequence[Any]]
+
+
+class SandboxError(Exception):
+    """Base of every error the sandbox raises.
+
+    ``stage`` names the step that failed (``validate``, ``clone``,
+    ``idmap``, ``mount``, ``exec``, ...; see docs/errors.md) when known.
+    """
+
+    stage: Optional[str] = None
+
+
+class ConfigError(SandboxError, ValueError):
+    """A bad argument or configuration; nothing was started.
+
+    The message starts with the argument's name, e.g.
+    ``output_limit: 'lots' is not a size; ...``.
+    """
+
+    stage: Optional[str] = "validate"
+
+
+class UnsupportedError(SandboxError):
+    """The kernel or the calling user lacks a feature the sandbox needs.
+
+    ``feature`` names it as ``sandbox.check()`` does (``user_namespaces``,
+    ``subordinate_ids``, ``kernel``, ...).
+    """
+
+    def __init__(self, message: str, feature: str, stage: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.feature = feature
+        self.stage = stage
+
+
+class SetupError(SandboxError, OSError):
+    """Building the sandbox failed: permission, a missing file or program,
+    or another step. ``errno``, ``filename`` and ``stage`` say which."""
+
+    def __init__(
+        self,
+        message: str,
+        errno: Optional[int] = None,
+        filename: Optional[str] = None,
+        stage: Optional[str] = None,
+    ) -> None:
+        if errno is None:
+            OSError.__init__(self, message)
+        else:
+            OSError.__init__(self, errno, message)
+        self.filename = filename
+        self.stage = stage
+        self._message = message
+
+    def __str__(self) -> str:
+        return self._message
+
+
+class ImageError(SandboxError):
+    """An image could not be imported, found or unpacked (for the coming
+    image store; nothing raises it yet)."""
+
+
+class LimitError(SandboxError):
+    """A limit asked for strictly cannot be enforced on this host (for the
+    coming resource limits; nothing raises it yet)."""
+
+
+class TimeoutExpired(SandboxError, subprocess.TimeoutExpired):
+    """``Process.wait`` or ``Process.communicate`` ran out of time; the
+    sandbox keeps running. ``output``/``stderr`` hold what was read so far."""
+
+    def __init__(
+        self,
+        cmd: _Cmd,
+        timeout: float,
+        output: Optional[Union[str, bytes]] = None,
+        stderr: Optional[Union[str, bytes]] = None,
+    ) -> None:
+        subprocess.TimeoutExpired.__init__(self, cmd, timeout, output, stderr)
+
+
+class CalledProcessError(SandboxError, subprocess.CalledProcessError):
+    """``check=True`` and the run did not succeed. ``result`` is the whole
+    :class:`CompletedRun` (``timed_out``, ``signal``, ``usage``, ...)."""
+
+    def __init__(self, result: CompletedRun) -> None:
+        subprocess.CalledProcessError.__init__(
+            self, result.returncode, result.args, result.stdout, result.stderr
+        )
+        self.result = result
+
+    def __str__(self) -> str:
+        if self.result.timed_out:
+            return f"Command {self.cmd!r} was killed by the sandbox's timeout."
+        return subprocess.CalledProcessError.__str__(self)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self.result,))
+
+
+_DEFAULT_ERRNO = {"not_found": _errno.ENOENT, "permission_denied": _errno.EACCES}
+
+#: The stage at which an unsupported feature shows, named as ``sandbox.check()``
+#: names the feature.
+_FEATURE_OF_STAGE = {
+    "clone": "user_namespaces",
+    "userns": "user_namespaces",
+    "idmap": "subordinate_ids",
+    "mount": "kernel",
+}
+
+
+def from_core(
+    kind: str,
+    stage: str,
+    errno: Optional[int],
+    path: Optional[Union[str, "os.PathLike[str]"]],
+    message: str,
+) -> SandboxError:
+    """The exception for an engine error (called by ``sandbox._sandbox``)."""
+    filename = os.fspath(path) if path is not None else None
+    if kind == "invalid_config":
+        return ConfigError(message)
+    if kind == "unsupported":
+        return UnsupportedError(message, _FEATURE_OF_STAGE.get(stage, stage), stage)
+    if kind in ("permission_denied", "not_found", "setup"):
+        code = errno if errno is not None else _DEFAULT_ERRNO.get(kind)
+        return SetupError(message, code, filename, stage)
+    error = SandboxError(message)
+    error.stage = stage
+    return error

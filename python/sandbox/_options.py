@@ -1,0 +1,267 @@
+"""The sandbox's keywords: their types, their checks, and how they become
+the compiled ``_sandbox.Sandbox``.
+
+One set of names for ``run``, ``run_async``, ``Sandbox`` and ``spawn``,
+following the CLI and the Rust builder. Each check raises
+:class:`ConfigError` naming the keyword and the fix, before anything runs.
+Keywords of capabilities the engine does not have yet (``memory``,
+``pids``, ``cpus``, ``seccomp``, ``image``) are refused by name rather
+than ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+from . import _sandbox
+from ._errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing_extensions import Literal, TypedDict
+
+    StrPath = Union[str, "os.PathLike[str]"]
+    StrOrBytes = Union[str, bytes]
+    Size = Union[int, str]
+
+    class SandboxOptions(TypedDict, total=False):
+        """Keywords shared by :func:`run`, :class:`Sandbox` and ``spawn``."""
+
+        timeout: Optional[float]
+        env: Optional[Mapping[StrOrBytes, StrOrBytes]]
+        cwd: Optional[StrPath]
+        network: Literal["none", "host"]
+        rootfs: Optional[StrPath]
+        read_only: bool
+        mounts: Sequence[Union[Bind, Tmpfs, str]]
+        output_limit: Optional[Size]
+        hostname: str
+        user: Union[int, str, Tuple[int, int]]
+        id_mapping: Literal["auto", "subordinate", "host-root"]
+        share: Sequence[Literal["mount", "pid", "ipc", "uts", "net", "cgroup"]]
+        cap_add: Sequence[str]
+        nested_userns: bool
+
+
+#: Keywords of capabilities that come with later versions of the engine.
+#: Refused by name: a limit that was asked for must never be silently absent.
+_NOT_YET = {
+    "memory": "memory limits come with cgroup support",
+    "pids": "process-count limits come with cgroup support",
+    "cpus": "CPU limits come with cgroup support",
+    "seccomp": "seccomp filters come with the seccomp support",
+    "image": "images come with the image store",
+}
+
+OPTION_NAMES = (
+    "timeout env cwd network rootfs read_only mounts output_limit hostname "
+    "user id_mapping share cap_add nested_userns"
+).split()
+
+
+@dataclasses.dataclass(frozen=True)
+class Bind:
+    """Bind ``source`` on the host at ``target`` inside (read-only with
+    ``readonly=True``). As the string ``"SRC:DST[:ro]"``, the CLI's ``-v``."""
+
+    source: Union[str, "os.PathLike[str]"]
+    target: Union[str, "os.PathLike[str]"]
+    readonly: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Tmpfs:
+    """A fresh tmpfs at ``target``, of at most ``size`` (bytes or ``"64M"``)
+    and with permission bits ``mode`` (e.g. ``0o1777``)."""
+
+    target: Union[str, "os.PathLike[str]"]
+    size: Optional[Union[int, str]] = None
+    mode: Optional[int] = None
+
+    @property
+    def size_bytes(self) -> Optional[int]:
+        """``size`` in bytes (what the engine takes)."""
+        return None if self.size is None else to_size("mounts: tmpfs size", self.size)
+
+
+def check_names(options: Mapping[str, Any], where: str) -> None:
+    """Unknown keywords are a TypeError, as for any Python function; those
+    of capabilities still to come say so."""
+    for name in options:
+        if name in OPTION_NAMES:
+            continue
+        if name in _NOT_YET:
+            raise TypeError(
+                f"{where}() got keyword argument {name!r}, which this version of sandbox "
+                f"cannot enforce yet: {_NOT_YET[name]}"
+            )
+        raise TypeError(f"{where}() got an unexpected keyword argument {name!r}")
+
+
+def to_size(name: str, value: Union[int, str]) -> int:
+    """Bytes from an int or a string such as ``"256M"`` (the engine's rules)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(
+            f"{name}: {value!r} is not a size; use a number of bytes or a string like \"64M\""
+        )
+    if isinstance(value, int):
+        if value < 0:
+            raise ConfigError(f"{name}: {value} is negative; use a number of bytes >= 0")
+        return value
+    return _sandbox.parse_size(name, value.strip())
+
+
+def _output_limit(value: Optional[Union[int, str]]) -> Optional[int]:
+    if value is None:
+        return int(_sandbox.DEFAULT_OUTPUT_LIMIT)
+    if value == "unlimited":
+        return None
+    return to_size("output_limit", value)
+
+
+def _timeout(value: Optional[float]) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigError(f"timeout: {value!r} is not a positive number of seconds; use e.g. 2 or 0.5")
+    return float(value)
+
+
+_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+
+
+def _user(value: Union[int, str, Tuple[int, int]]) -> Tuple[int, int]:
+    """``1000``, ``"1000:100"`` or ``(1000, 100)``; the gid defaults to the uid
+    as with the CLI's ``-u``."""
+    if isinstance(value, tuple) and len(value) == 2 and all(_is_id(v) for v in value):
+        return value[0], value[1]
+    if _is_id(value):
+        assert isinstance(value, int)
+        return value, value
+    match = _USER.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(
+            f"user: {value!r} is not UID[:GID]; write e.g. 1000, \"1000:100\" or (1000, 100)"
+        )
+    uid = int(match.group(1))
+    gid = int(match.group(2)) if match.group(2) is not None else uid
+    if not (_is_id(uid) and _is_id(gid)):
+        raise ConfigError(f"user: {value!r} is out of range; ids go from 0 to 4294967294")
+    return uid, gid
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32 - 1
+
+
+def _mount(index: int, value: Union[Bind, Tmpfs, str]) -> Union[Bind, Tmpfs]:
+    if isinstance(value, (Bind, Tmpfs)):
+        if isinstance(value, Tmpfs):
+            # Checked now so the message names the right mount.
+            _ = value.size is None or to_size(f"mounts[{index}] size", value.size)
+        return value
+    if isinstance(value, str):
+        parts = value.split(":")
+        if len(parts) in (2, 3) and all(parts[:2]) and (len(parts) == 2 or parts[2] in ("ro", "rw")):
+            return Bind(parts[0], parts[1], readonly=len(parts) == 3 and parts[2] == "ro")
+    raise ConfigError(
+        f"mounts[{index}]: {value!r} is not a mount; use \"SRC:DST[:ro]\", "
+        "sandbox.Bind(src, dst) or sandbox.Tmpfs(dst)"
+    )
+
+
+def _choice(name: str, value: object, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        names = ", ".join(repr(a) for a in allowed)
+        raise ConfigError(f"{name}: {value!r} is not one of {names}")
+    assert isinstance(value, str)
+    return value
+
+
+def _path(name: str, value: Optional[Union[str, "os.PathLike[str]"]]) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        path = os.fspath(value)
+    except TypeError:
+        raise ConfigError(f"{name}: {value!r} is not a path; give a str or os.PathLike") from None
+    if isinstance(path, bytes):
+        return os.fsdecode(path)
+    return path
+
+
+def _strings(name: str, value: object) -> List[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset)):
+        raise ConfigError(f"{name}: {value!r} is not a list of names; write e.g. [\"net\"]")
+    for item in value:
+        if not isinstance(item, str):
+            raise ConfigError(f"{name}: {item!r} is not a name (a str)")
+    return sorted(value) if isinstance(value, (set, frozenset)) else list(value)
+
+
+def env_pairs(value: Optional[Mapping[Any, Any]]) -> List[Tuple[bytes, bytes]]:
+    """The environment as bytes pairs; str is encoded as ``os.fsencode`` does."""
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"env: {type(value).__name__} is not a mapping; give a dict like {{\"LANG\": \"C\"}}")
+    pairs = []
+    for key, val in value.items():
+        if not isinstance(key, (str, bytes)) or not isinstance(val, (str, bytes)):
+            raise ConfigError(f"env: {key!r}={val!r} is not str or bytes")
+        k, v = os.fsencode(key), os.fsencode(val)
+        if not k or b"=" in k or b"\0" in k + v:
+            raise ConfigError(f"env: {key!r} is not a variable name (empty, or has '=' or NUL)")
+        pairs.append((k, v))
+    return pairs
+
+
+def compile_options(options: Mapping[str, Any]) -> _sandbox.Sandbox:
+    """Checks every keyword and builds the engine's validated sandbox."""
+    uid, gid = _user(options.get("user", 0))
+    return _sandbox.Sandbox(
+        rootfs=_path("rootfs", options.get("rootfs")),
+        read_only=bool(options.get("read_only", False)),
+        mounts=[_mount(i, m) for i, m in enumerate(_mounts_list(options.get("mounts", ())))],
+        cwd=_path("cwd", options.get("cwd")),
+        hostname=_hostname(options.get("hostname", "sandbox")),
+        network=_choice("network", options.get("network", "none"), ("none", "host")),
+        timeout=_timeout(options.get("timeout")),
+        output_limit=_output_limit(options.get("output_limit")),
+        uid=uid,
+        gid=gid,
+        id_mapping=_choice(
+            "id_mapping", options.get("id_mapping", "auto"), ("auto", "subordinate", "host-root")
+        ),
+        share=[
+            _choice("share", ns, ("mount", "pid", "ipc", "uts", "net", "cgroup"))
+            for ns in _strings("share", options.get("share", ()))
+        ],
+        cap_add=_strings("cap_add", options.get("cap_add", ())),
+        nested_userns=bool(options.get("nested_userns", False)),
+    )
+
+
+def _mounts_list(value: object) -> Sequence[Any]:
+    if isinstance(value, (str, bytes, Bind, Tmpfs)) or not isinstance(value, (list, tuple)):
+        raise ConfigError(f"mounts: {value!r} is not a list of mounts; write e.g. [\"/data:/data:ro\"]")
+    return value
+
+
+def _hostname(value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"hostname: {value!r} is not a str")
+    return value
+
+
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> Dict[str, Any]:
+    """``base`` with ``overrides`` on top; ``env`` is merged key by key."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if key == "env" and value is not None and out.get("env") is not None:
+            out["env"] = {**out["env"], **value}
+        else:
+            out[key] = value
+    return out
