@@ -32,6 +32,9 @@ echo "== example"
 cargo run -q -p sandbox-core --example run-python-with-timeout
 cargo run -q -p sandbox-core --example spawn-cost-by-namespace -- 20
 
+echo "== C door (tests/c/run.sh)"
+bash tests/c/run.sh
+
 echo "== leftovers"
 fail=0
 mounts_after=$(wc -l < /proc/self/mountinfo)
