@@ -114,7 +114,7 @@ class CalledProcessError(SandboxError, subprocess.CalledProcessError):
     """``check=True`` and the run did not succeed. ``result`` is the whole
     :class:`CompletedRun` (``timed_out``, ``signal``, ``usage``, ...)."""
 
-    def __init__(self, result: CompletedRun) -> None:
+    def __init__(self, result: CompletedRun[Any]) -> None:
         subprocess.CalledProcessError.__init__(
             self, result.returncode, result.args, result.stdout, result.stderr
         )

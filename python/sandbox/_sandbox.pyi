@@ -1,15 +1,18 @@
 # The compiled half of the Python door (python/src/*.rs). Checked against
 # the built module by `python -m mypy.stubtest sandbox._sandbox`.
 from os import PathLike
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union, final
 
 from sandbox._options import Bind, Tmpfs
+
+__all__ = ["Sandbox", "Child", "Outcome", "parse_size", "check_json", "DEFAULT_OUTPUT_LIMIT"]
 
 DEFAULT_OUTPUT_LIMIT: int
 
 def parse_size(field: str, text: str) -> int: ...
 def check_json() -> str: ...
 
+@final
 class Outcome:
     @property
     def exit_code(self) -> Optional[int]: ...
@@ -26,6 +29,7 @@ class Outcome:
     @property
     def peak_rss_bytes(self) -> int: ...
 
+@final
 class Child:
     @property
     def pid(self) -> int: ...
@@ -35,6 +39,7 @@ class Child:
     def kill(self) -> None: ...
     def send_signal(self, signal: int) -> None: ...
 
+@final
 class Sandbox:
     def __new__(
         cls,
