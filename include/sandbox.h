@@ -858,7 +858,7 @@ sbx_status_t sbx_sandbox_new(const struct sbx_config_t *cfg,
 void sbx_sandbox_free(struct sbx_sandbox_t *sandbox);
 
 /**
- * Starts `argv` (a NULL-terminated array; argv[0] is looked up in the
+ * Starts `argv` (a NULL-terminated array; `argv[0]` is looked up in the
  * sandbox's PATH unless it has a '/') and returns once it has exec'd.
  * Streams default to inherited; set `SBX_STDIO_PIPE` to get fds from
  * `sbx_process_stdio_fd`. Free the process with `sbx_process_free`, which

@@ -5,7 +5,7 @@
 //! Rules every function here keeps (see `../shared/STYLE.md`):
 //! - names `sbx_<object>_<verb>`, opaque handles, one NULL-safe `_free` each;
 //! - fallible calls return `sbx_status_t` and take `sbx_error_t **err` last;
-//! - every body runs inside [`error::guard`], so no panic crosses into C;
+//! - every body runs inside `error::guard`, so no panic crosses into C;
 //! - every pointer is checked for NULL and named in the error;
 //! - paths, argv and environment are bytes; buffers are pointer + length;
 //! - no signal handlers, no SIGCHLD: processes are waited on through pidfds.
