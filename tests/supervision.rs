@@ -194,3 +194,12 @@ both! {
         assert_eq!((text(&out.stdout), text(&out.stderr)), (String::new(), "to-err\n".to_string()));
     }
 }
+
+#[test]
+fn absurd_timeouts_are_no_timeouts_not_panics() {
+    let sb = Sandbox::builder().timeout(Duration::MAX).build().unwrap();
+    let mut child = sb.command("sleep").arg("0.1").spawn().unwrap();
+    assert_eq!(child.wait_timeout(Duration::MAX).unwrap().unwrap().exit_code, Some(0));
+    let out = sb.command("true").output().unwrap();
+    assert!(out.outcome.success());
+}

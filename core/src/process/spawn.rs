@@ -183,7 +183,7 @@ pub fn spawn(
 /// at most 30 s. The timeout itself applies to the workload, from its exec.
 fn setup_limit(config: &SandboxConfig) -> std::time::Duration {
     const MAX: std::time::Duration = std::time::Duration::from_secs(30);
-    config.timeout.map_or(MAX, |t| (t + std::time::Duration::from_secs(5)).min(MAX))
+    config.timeout.map_or(MAX, |t| t.saturating_add(std::time::Duration::from_secs(5)).min(MAX))
 }
 
 /// Reads the setup pipe to EOF (exec happened) or a failure frame, for at

@@ -145,7 +145,8 @@ impl Child {
             stdout: s.stdout.map(File::from),
             stderr: s.stderr.map(File::from),
             started,
-            deadline: timeout.map(|t| started + t),
+            // A timeout too far away to represent is no timeout (not a panic).
+            deadline: timeout.and_then(|t| started.checked_add(t)),
             workload_status: None,
             timed_out: false,
             killed: false,
@@ -203,8 +204,9 @@ impl Child {
 
     /// Like `wait`, but gives up after `limit`, returning `None`.
     pub fn wait_timeout(&mut self, limit: Duration) -> Result<Option<Outcome>, crate::Error> {
-        let until = Instant::now() + limit;
-        self.run_until(Some(until), &mut [], &mut None)?;
+        // A limit too far away to represent waits as long as it takes.
+        let until = Instant::now().checked_add(limit);
+        self.run_until(until, &mut [], &mut None)?;
         Ok(self.outcome.clone())
     }
 
