@@ -35,6 +35,7 @@ cargo run -q -p sandbox-core --example spawn-cost-by-namespace -- 20
 echo "== C door (tests/c/run.sh)"
 bash tests/c/run.sh
 
+bash tests/python/run.sh
 echo "== leftovers"
 fail=0
 mounts_after=$(wc -l < /proc/self/mountinfo)

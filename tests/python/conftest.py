@@ -28,6 +28,33 @@ def sandbox_procs() -> int:
     return count
 
 
+def procs_running(marker: str) -> int:
+    """Processes whose command line holds ``marker`` (a unique argument
+    given to the test's workload): leftovers of this test only, whatever
+    else runs on the machine."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if marker.encode() in f.read():
+                    count += 1
+        except OSError:
+            continue
+    return count
+
+
+def unique_sleep() -> str:
+    """A sleep argument no other process has: ``1000.<pid><counter>``."""
+    global _counter
+    _counter += 1
+    return f"1000.{os.getpid()}{_counter:04d}"
+
+
+_counter = 0
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 

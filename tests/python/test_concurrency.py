@@ -14,7 +14,7 @@ import time
 import pytest
 
 import sandbox
-from conftest import sandbox_procs
+from conftest import procs_running, unique_sleep
 
 
 def test_32_threads_times_10_runs() -> None:
@@ -77,7 +77,7 @@ def test_run_async_captures_and_cancels() -> None:
 @pytest.mark.parametrize("capture", [False, True])
 @pytest.mark.parametrize("how", ["interrupt_main", "sigint"])
 def test_ctrl_c_kills_the_sandbox_promptly(capture: bool, how: str) -> None:
-    before = sandbox_procs()
+    nap = unique_sleep()
     main = threading.get_ident()
 
     def interrupt() -> None:
@@ -90,12 +90,12 @@ def test_ctrl_c_kills_the_sandbox_promptly(capture: bool, how: str) -> None:
     threading.Thread(target=interrupt).start()
     start = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        sandbox.run(["sh", "-c", "(setsid sleep 100 &); sleep 100"], capture_output=capture)
+        sandbox.run(["sh", "-c", f"(setsid sleep {nap} &); sleep {nap}"], capture_output=capture)
     assert time.monotonic() - start < 1.5
-    assert sandbox_procs() == before
+    assert procs_running(nap) == 0
 
 
 def test_timeout_leaves_nothing_behind() -> None:
-    before = sandbox_procs()
-    r = sandbox.run(["sh", "-c", "(setsid sleep 100 &); sleep 100"], timeout=0.3, capture_output=True)
-    assert r.timed_out and sandbox_procs() == before
+    nap = unique_sleep()
+    r = sandbox.run(["sh", "-c", f"(setsid sleep {nap} &); sleep {nap}"], timeout=0.3, capture_output=True)
+    assert r.timed_out and procs_running(nap) == 0
