@@ -20,11 +20,18 @@
  *     sbx_error_t **err last. On failure *err (if err is not NULL) receives
  *     an error you own: code, errno, stage, a message naming the argument or
  *     path and the fix. Free it with sbx_error_free(). No global last-error.
+ *     *err must be NULL on entry (it is overwritten, never freed, on
+ *     failure) and is left alone on success.
  *   - Out-pointers are set to NULL first, so they are NULL after a failure.
  *   - Every _free() accepts NULL, like free(3).
  *   - Inputs are borrowed for the call only (the library copies what it
  *     keeps). Strings (paths, argv, environment) are NUL-terminated bytes
  *     and need not be UTF-8; only hostname and capability names are text.
+ *     argv is `const char *const *`, NULL-terminated: pass a
+ *     `const char *argv[] = {"sh", "-c", "...", NULL}` as is, and main()'s
+ *     argv as `(const char *const *)argv` (C, unlike C++, wants the cast).
+ *   - SBX_STDIO_FD descriptors are duplicated at every run, so keep them
+ *     open for as long as the config or sandbox is used.
  *   - Returned const pointers are borrowed from the handle they came from
  *     and live until it is freed.
  *   - Thread safety: sbx_config_t and sbx_process_t are used by one thread
@@ -213,9 +220,14 @@ typedef int32_t sbx_status_t;
  */
 typedef struct sbx_usage_t {
   /**
-   * Set by the caller: `sizeof(sbx_usage_t)`.
+   * Set by the caller to `sizeof(sbx_usage_t)`; set by the library to
+   * the bytes it filled.
    */
   uint32_t struct_size;
+  /**
+   * Zero; keeps the layout free of padding.
+   */
+  uint32_t reserved;
   /**
    * From the workload's exec to the sandbox's end, in microseconds.
    */
@@ -241,23 +253,20 @@ typedef struct sbx_usage_t {
  */
 typedef struct sbx_feature_t {
   /**
-   * Set by the caller: `sizeof(sbx_feature_t)`.
+   * Set by the caller to `sizeof(sbx_feature_t)`; set by the library to
+   * the bytes it filled.
    */
   uint32_t struct_size;
+  /**
+   * `SBX_FEATURE_OK`, `SBX_FEATURE_WARN` or `SBX_FEATURE_MISSING`.
+   */
+  int32_t status;
   /**
    * Stable key: "kernel", "root", "user_namespaces", "mount_namespace",
    * "overlay", "namespaces", "subordinate_ids", "cgroups", "seccomp",
    * "landlock".
    */
   const char *name;
-  /**
-   * `SBX_FEATURE_OK`, `SBX_FEATURE_WARN` or `SBX_FEATURE_MISSING`.
-   */
-  int32_t status;
-  /**
-   * Whether it is usable (for "root": whether the caller is root).
-   */
-  bool available;
   /**
    * A machine-readable value (kernel release, Landlock ABI, …) or NULL.
    */
@@ -270,6 +279,14 @@ typedef struct sbx_feature_t {
    * What to run or change when it is not ok, or NULL.
    */
   const char *fix;
+  /**
+   * 1 when it is usable (for "root": when the caller is root), else 0.
+   */
+  uint32_t available;
+  /**
+   * Zero; keeps the layout free of padding.
+   */
+  uint32_t reserved;
 } sbx_feature_t;
 
 /**
@@ -477,7 +494,8 @@ sbx_status_t sbx_config_set_hostname(struct sbx_config_t *cfg,
                                      struct sbx_error_t **err);
 
 /**
- * Sets the uid and gid the workload runs as inside the sandbox.
+ * Sets the uid and gid the workload runs as inside the sandbox (not
+ * 4294967295, which is `(uid_t)-1`; checked when the sandbox is made).
  *
  * # Safety
  * `cfg` is a live config used by no other thread; `err` is NULL or writable.
@@ -782,8 +800,9 @@ sbx_status_t sbx_result_usage(const struct sbx_result_t *res,
 
 /**
  * The captured stdout: a pointer to `*len` bytes (not NUL-terminated; may
- * hold any bytes), valid until the result is freed. Empty when stdout was
- * not captured. `len` may be NULL.
+ * hold any bytes), valid until the result is freed; never NULL, and valid
+ * to pass to `memcpy` even when `*len` is 0. Empty when stdout was not
+ * captured. `len` may be NULL.
  *
  * # Safety
  * `res` is NULL or a live result; `len` is NULL or writable.

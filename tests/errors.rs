@@ -37,7 +37,7 @@ both! {
     fn missing_bind_source_names_the_path() {
         let e = Sandbox::builder().bind("/no/such/dir", "/data").build().unwrap_err();
         let msg = e.to_string();
-        assert!(msg.starts_with("mounts[0]: bind source /no/such/dir does not exist"), "{msg}");
+        assert!(msg.starts_with("mounts[0]: bind source /no/such/dir does not exist: no such file or directory;"), "{msg}");
         assert!(msg.contains("create it or fix the path"), "{msg}");
     }
 }
@@ -167,4 +167,17 @@ both! {
         let e = sb.command("sh").output().unwrap_err();
         assert_eq!((e.kind(), e.stage()), (ErrorKind::NotFound, Stage::Validate), "{e}");
     }
+}
+
+#[test]
+fn reserved_ids_and_impossible_tmpfs_modes_are_rejected() {
+    let e = Sandbox::builder().user(u32::MAX, 0).build().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    assert!(e.to_string().starts_with("uid: '4294967295' is invalid: 4294967295 is (uid_t)-1"), "{e}");
+    let e = Sandbox::builder().user(0, u32::MAX).build().unwrap_err();
+    assert!(e.to_string().starts_with("gid: "), "{e}");
+    let mut c = SandboxConfig::default();
+    c.mounts.push(Mount::Tmpfs { target: "/t".into(), size: None, mode: Some(0o17777) });
+    let e = config_error(c);
+    assert!(e.to_string().starts_with("mounts[0] mode: '17777' is invalid: a tmpfs mode is at most 07777"), "{e}");
 }

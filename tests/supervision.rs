@@ -203,3 +203,27 @@ fn absurd_timeouts_are_no_timeouts_not_panics() {
     let out = sb.command("true").output().unwrap();
     assert!(out.outcome.success());
 }
+
+both! {
+    fn dropping_the_handle_kills_the_workload_without_a_pid_namespace_too() {
+        // Without a pid namespace, killing init would orphan the workload;
+        // the handle's drop must reach the workload's processes as well.
+        let m = marker();
+        let sb = Sandbox::builder().pid_namespace(false).build().unwrap();
+        let child = sb.command("sh").args(["-c", &format!("sleep {m} & sleep {m}")]).spawn().unwrap();
+        assert!(eventually(Duration::from_secs(5), || pids_with_cmdline(&["sleep", &m]).len() == 2));
+        drop(child);
+        assert!(
+            eventually(Duration::from_secs(3), || pids_with_cmdline(&["sleep", &m]).is_empty()),
+            "drop left the workload running"
+        );
+    }
+}
+
+#[test]
+fn signalling_an_ended_sandbox_is_not_an_error() {
+    let mut child = quick().command("true").spawn().unwrap();
+    child.wait().unwrap();
+    child.signal(libc::SIGTERM).unwrap();
+    child.kill().unwrap();
+}

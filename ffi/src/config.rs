@@ -370,13 +370,22 @@ pub unsafe extern "C" fn sbx_config_set_hostname(
     // SAFETY: as documented.
     unsafe {
         with_config(cfg, err, |c| {
-            c.config.hostname = ptr::text_of(name, "hostname")?.to_string();
+            let name = ptr::text_of(name, "hostname")?;
+            if name.is_empty() || name.len() > 64 || name.contains('/') {
+                return Err(Failure::config(
+                    "hostname",
+                    &format!("{} bytes, or a '/', is not a hostname", name.len()),
+                    "use 1 to 64 bytes without '/'",
+                ));
+            }
+            c.config.hostname = name.to_string();
             Ok(())
         })
     }
 }
 
-/// Sets the uid and gid the workload runs as inside the sandbox.
+/// Sets the uid and gid the workload runs as inside the sandbox (not
+/// 4294967295, which is `(uid_t)-1`; checked when the sandbox is made).
 ///
 /// # Safety
 /// `cfg` is a live config used by no other thread; `err` is NULL or writable.

@@ -75,6 +75,12 @@ impl Failure {
         Failure { code, errno: 0, stage, message, path: None }
     }
 
+    /// The same failure, carrying the errno behind it.
+    pub(crate) fn with_errno(mut self, errno: i32) -> Failure {
+        self.errno = errno;
+        self
+    }
+
     fn panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
         let what = payload
             .downcast_ref::<&str>()
@@ -243,4 +249,25 @@ pub extern "C" fn sbx_status_name(status: sbx_status_t) -> *const c_char {
         _ => c"SBX_E_UNKNOWN",
     };
     name.as_ptr()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_an_internal_error_not_an_unwind_into_c() {
+        let mut err: *mut sbx_error_t = std::ptr::null_mut();
+        // SAFETY: `err` is a valid place for one pointer.
+        let status = unsafe { guard(&mut err, || panic!("boom")) };
+        assert_eq!(status, SBX_E_INTERNAL);
+        // SAFETY: `guard` stored a live error.
+        let message = unsafe { std::ffi::CStr::from_ptr(sbx_error_message(err)) }.to_string_lossy().into_owned();
+        assert_eq!(message, "internal error in libsandbox: boom; please report this bug");
+        // SAFETY: as above.
+        assert_eq!(unsafe { sbx_error_code(err) }, SBX_E_INTERNAL);
+        // SAFETY: freed once.
+        unsafe { sbx_error_free(err) };
+        assert_eq!(guard_value(7, || panic!("boom")), 7);
+    }
 }

@@ -86,8 +86,12 @@ pub(crate) unsafe fn argv_of(argv: *const *const c_char) -> Result<Vec<Vec<u8>>,
         // SAFETY: a non-NULL entry is a NUL-terminated string.
         out.push(unsafe { CStr::from_ptr(arg) }.to_bytes().to_vec());
     }
-    if out.is_empty() {
-        return Err(Failure::argument("argv", "is empty", "pass the program as argv[0]"));
+    match out.first() {
+        None => return Err(Failure::argument("argv", "is empty", "pass the program as argv[0]")),
+        Some(program) if program.is_empty() => {
+            return Err(Failure::argument("argv[0]", "is an empty string", "pass the program to run"));
+        }
+        Some(_) => {}
     }
     Ok(out)
 }
@@ -139,9 +143,13 @@ pub(crate) unsafe fn free<T>(p: *mut T) {
     }
 }
 
-/// Fills a caller's versioned out-struct: only the first `struct_size`
-/// bytes the caller declared are written, so a program built against an
-/// older, smaller struct keeps working with a newer library.
+/// Fills a caller's versioned out-struct: only as much of it as the caller
+/// declared in `struct_size` (rounded down to whole 8-byte fields) is
+/// written, so a program built against an older, smaller struct keeps
+/// working with a newer library; `struct_size` is set to the bytes filled,
+/// so a program built against a newer, larger struct sees what an older
+/// library left alone. The structs have no padding (explicit `reserved`
+/// fields), so no uninitialized byte reaches the caller.
 ///
 /// # Safety
 /// `out` is NULL or points to a writable struct whose first field is the
@@ -152,22 +160,24 @@ pub(crate) unsafe fn fill_versioned<T>(
     what: &str,
     size_field: fn(&mut T) -> &mut u32,
 ) -> Result<(), Failure> {
+    /// `struct_size` and `reserved`, then the first 8-byte field.
+    const MIN: usize = 16;
     if out.is_null() {
         return Err(Failure::argument(what, "is NULL", "pass the address of a struct to fill"));
     }
     // SAFETY: non-NULL; the first field is a u32 the caller set.
-    let declared = unsafe { *(out as *const u32) };
-    if (declared as usize) < 2 * std::mem::size_of::<u64>() {
+    let declared = unsafe { *(out as *const u32) } as usize;
+    if declared < MIN {
         return Err(Failure::argument(
             what,
             &format!("struct_size is {declared}"),
             "set struct_size = sizeof the struct before the call",
         ));
     }
-    *size_field(&mut value) = declared;
-    let n = (declared as usize).min(std::mem::size_of::<T>());
+    let n = declared.min(std::mem::size_of::<T>()) / 8 * 8;
+    *size_field(&mut value) = n as u32;
     // SAFETY: `out` is writable for `declared` >= n bytes; the source is a
-    // whole T; a byte copy carries padding as it is.
+    // whole T without padding.
     unsafe { std::ptr::copy_nonoverlapping((&value as *const T).cast::<u8>(), out.cast::<u8>(), n) };
     Ok(())
 }

@@ -14,8 +14,11 @@ use std::sync::OnceLock;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct sbx_usage_t {
-    /// Set by the caller: `sizeof(sbx_usage_t)`.
+    /// Set by the caller to `sizeof(sbx_usage_t)`; set by the library to
+    /// the bytes it filled.
     pub struct_size: u32,
+    /// Zero; keeps the layout free of padding.
+    pub reserved: u32,
     /// From the workload's exec to the sandbox's end, in microseconds.
     pub wall_time_us: u64,
     /// User CPU time of every process in the sandbox, in microseconds.
@@ -115,6 +118,7 @@ pub unsafe extern "C" fn sbx_result_usage(
             let micros = |d: std::time::Duration| d.as_micros().min(u64::MAX as u128) as u64;
             let value = sbx_usage_t {
                 struct_size: 0,
+                reserved: 0,
                 wall_time_us: micros(o.wall_time),
                 cpu_user_us: micros(o.cpu_time.user),
                 cpu_system_us: micros(o.cpu_time.system),
@@ -124,6 +128,10 @@ pub unsafe extern "C" fn sbx_result_usage(
         })
     }
 }
+
+/// What an empty capture points at: C forbids even `memcpy(dst, p, 0)` with
+/// the dangling pointer an empty Rust vector has.
+static EMPTY: [u8; 1] = [0];
 
 /// Borrows captured bytes; `len` gets their count.
 ///
@@ -135,12 +143,13 @@ unsafe fn captured(bytes: Option<&[u8]>, len: *mut usize) -> *const u8 {
         // SAFETY: non-NULL and writable, as the caller guarantees.
         unsafe { *len = bytes.len() };
     }
-    bytes.as_ptr()
+    if bytes.is_empty() { EMPTY.as_ptr() } else { bytes.as_ptr() }
 }
 
 /// The captured stdout: a pointer to `*len` bytes (not NUL-terminated; may
-/// hold any bytes), valid until the result is freed. Empty when stdout was
-/// not captured. `len` may be NULL.
+/// hold any bytes), valid until the result is freed; never NULL, and valid
+/// to pass to `memcpy` even when `*len` is 0. Empty when stdout was not
+/// captured. `len` may be NULL.
 ///
 /// # Safety
 /// `res` is NULL or a live result; `len` is NULL or writable.

@@ -74,7 +74,8 @@ fn duplicate(stream: usize, fd: i32) -> Result<OwnedFd, Failure> {
             &format!("stdio[{stream}]"),
             &format!("fd {fd} cannot be used: {e}"),
             "pass an open file descriptor with SBX_STDIO_FD",
-        ));
+        )
+        .with_errno(e.raw_os_error().unwrap_or(0)));
     }
     // SAFETY: `dup` is a new descriptor owned by nobody else.
     Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(dup) })
@@ -192,6 +193,13 @@ pub unsafe extern "C" fn sbx_run(
             let cfg = ptr::handle(cfg, "cfg")?;
             let argv = ptr::argv_of(argv)?;
             let sandbox = sbx_sandbox_t::from_config(cfg)?;
+            if sandbox.stdin_bytes.is_some() && !matches!(sandbox.stdio[0], StdioMode::Default | StdioMode::Pipe) {
+                return Err(Failure::config(
+                    "stdin bytes",
+                    "they are set, but stdin is not a pipe, so they would be dropped",
+                    "set stdin to SBX_STDIO_DEFAULT or SBX_STDIO_PIPE, or drop the bytes",
+                ));
+            }
             let mut cmd = sandbox.command(&argv)?;
             if let Some(input) = &sandbox.stdin_bytes {
                 cmd.input(input.clone());

@@ -20,22 +20,25 @@ pub const SBX_FEATURE_MISSING: i32 = 2;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct sbx_feature_t {
-    /// Set by the caller: `sizeof(sbx_feature_t)`.
+    /// Set by the caller to `sizeof(sbx_feature_t)`; set by the library to
+    /// the bytes it filled.
     pub struct_size: u32,
+    /// `SBX_FEATURE_OK`, `SBX_FEATURE_WARN` or `SBX_FEATURE_MISSING`.
+    pub status: i32,
     /// Stable key: "kernel", "root", "user_namespaces", "mount_namespace",
     /// "overlay", "namespaces", "subordinate_ids", "cgroups", "seccomp",
     /// "landlock".
     pub name: *const c_char,
-    /// `SBX_FEATURE_OK`, `SBX_FEATURE_WARN` or `SBX_FEATURE_MISSING`.
-    pub status: i32,
-    /// Whether it is usable (for "root": whether the caller is root).
-    pub available: bool,
     /// A machine-readable value (kernel release, Landlock ABI, …) or NULL.
     pub value: *const c_char,
     /// What was measured, for a human.
     pub detail: *const c_char,
     /// What to run or change when it is not ok, or NULL.
     pub fix: *const c_char,
+    /// 1 when it is usable (for "root": when the caller is root), else 0.
+    pub available: u32,
+    /// Zero; keeps the layout free of padding.
+    pub reserved: u32,
 }
 
 /// One feature with its strings kept alive.
@@ -60,12 +63,13 @@ impl Entry {
         let opt = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
         sbx_feature_t {
             struct_size: 0,
-            name: self.name.as_ptr(),
             status: self.status,
-            available: self.available,
+            name: self.name.as_ptr(),
             value: opt(&self.value),
             detail: self.detail.as_ptr(),
             fix: opt(&self.fix),
+            available: self.available.into(),
+            reserved: 0,
         }
     }
 }

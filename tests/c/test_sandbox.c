@@ -147,6 +147,8 @@ static void null_handles_are_safe_everywhere(void) {
     CHECK(!sbx_result_stdout_truncated(NULL) && !sbx_result_stderr_truncated(NULL));
     size_t n = 99;
     CHECK(sbx_result_stdout(NULL, &n) != NULL && n == 0);
+    char sink[1];
+    memcpy(sink, sbx_result_stdout(NULL, NULL), 0); /* a real pointer even when empty */
     CHECK(sbx_result_stderr(NULL, NULL) != NULL);
     CHECK(strcmp(sbx_result_json(NULL), "") == 0);
     CHECK(sbx_process_pid(NULL) == -1 && sbx_process_pidfd(NULL) == -1 && sbx_process_stdio_fd(NULL, 0) == -1);
@@ -174,6 +176,77 @@ static void null_handles_are_safe_everywhere(void) {
     CHECK_ERR(sbx_result_usage(NULL, &u, &err), SBX_E_INVALID_ARGUMENT, "res: is NULL");
     CHECK_ERR(sbx_check_system(NULL, &err), SBX_E_INVALID_ARGUMENT, "out: is NULL");
     CHECK_ERR(sbx_run(NULL, argv, &res, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_namespace(NULL, SBX_NS_NET, false, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_rootfs(NULL, "/", &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_host_view(NULL, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_add_bind(NULL, "/a", "/b", true, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_add_tmpfs(NULL, "/t", 0, 0, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_env(NULL, "K", "V", &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_cwd(NULL, "/", &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_hostname(NULL, "h", &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_user(NULL, 1, 1, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_id_mapping(NULL, SBX_ID_MAP_AUTO, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_network(NULL, SBX_NETWORK_NONE, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_timeout_ms(NULL, 1, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_output_limit(NULL, 1, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_add_capability(NULL, "CHOWN", &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_nested_userns(NULL, true, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_stdio(NULL, 0, SBX_STDIO_NULL, -1, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_config_set_stdin_bytes(NULL, NULL, 0, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK_ERR(sbx_sandbox_spawn(NULL, argv, NULL, &err), SBX_E_INVALID_ARGUMENT, "out: is NULL");
+    sbx_feature_t f = {.struct_size = sizeof f};
+    CHECK_ERR(sbx_system_report_get(NULL, 0, &f, &err), SBX_E_INVALID_ARGUMENT, "report: is NULL");
+    CHECK_ERR(sbx_system_report_find(NULL, "kernel", &f, &err), SBX_E_INVALID_ARGUMENT, "report: is NULL");
+    /* An argument error has no path and no errno. */
+    CHECK(sbx_config_set_cwd(NULL, "/", &err) == SBX_E_INVALID_ARGUMENT);
+    CHECK(sbx_error_path(err) == NULL && sbx_error_errno(err) == 0 && strcmp(sbx_error_stage(err), "validate") == 0);
+    sbx_error_free(err);
+    err = NULL;
+}
+
+static void boundary_values_are_errors_or_work_never_crash(void) {
+    sbx_config_t *cfg = new_config();
+    OK(sbx_config_set_timeout_ms(cfg, UINT64_MAX, &err)); /* too far away to matter: no timeout */
+    const char *argv[] = {"true", NULL};
+    sbx_result_t *res = run(cfg, argv);
+    CHECK(res && sbx_result_exit_code(res) == 0 && !sbx_result_timed_out(res));
+    sbx_result_free(res);
+    OK(sbx_config_set_timeout_ms(cfg, 30ull * 86400 * 1000, &err)); /* 30 days */
+    res = run(cfg, argv);
+    CHECK(res && sbx_result_exit_code(res) == 0);
+    sbx_result_free(res);
+    sbx_sandbox_t *sb = NULL;
+    OK(sbx_sandbox_new(cfg, &sb, &err));
+    sbx_process_t *p = NULL;
+    OK(sbx_sandbox_spawn(sb, argv, &p, &err));
+    OK(sbx_process_wait(p, INT64_MAX, &res, &err));
+    CHECK(sbx_result_exit_code(res) == 0);
+    sbx_result_free(res);
+    sbx_process_free(p);
+    sbx_sandbox_free(sb);
+
+    OK(sbx_config_set_user(cfg, UINT32_MAX, 0, &err));
+    CHECK_ERR(sbx_sandbox_new(cfg, &sb, &err), SBX_E_INVALID_CONFIG, "uid: '4294967295' is invalid");
+    OK(sbx_config_set_user(cfg, 0, 0, &err));
+    const char *empty_program[] = {"", NULL};
+    CHECK_ERR(sbx_run(cfg, empty_program, &res, &err), SBX_E_INVALID_ARGUMENT, "argv[0]: is an empty string");
+    char long_name[10000];
+    memset(long_name, 'h', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = 0;
+    CHECK_ERR(sbx_config_set_hostname(cfg, long_name, &err), SBX_E_INVALID_CONFIG, "hostname: 9999 bytes");
+    CHECK_ERR(sbx_config_set_hostname(cfg, "", &err), SBX_E_INVALID_CONFIG, "use 1 to 64 bytes");
+    OK(sbx_config_set_output_limit(cfg, 0, &err));
+    const char *echo[] = {"echo", "x", NULL};
+    res = run(cfg, echo);
+    size_t n = 9;
+    CHECK(res && sbx_result_stdout(res, &n) != NULL && n == 0 && sbx_result_stdout_truncated(res));
+    sbx_result_free(res);
+    const char *json = "{\"mounts\": [{\"type\": \"tmpfs\", \"target\": \"/t\", \"mode\": 4294967295}]}";
+    sbx_config_t *from_json = NULL;
+    OK(sbx_config_from_json(json, strlen(json), &from_json, &err));
+    CHECK_ERR(sbx_sandbox_new(from_json, &sb, &err), SBX_E_INVALID_CONFIG, "a tmpfs mode is at most 07777");
+    sbx_config_free(from_json);
+    sbx_config_free(cfg);
 }
 
 static void run_captures_output_and_reports_the_exit(void) {
@@ -212,9 +285,20 @@ static void usage_fills_only_what_an_older_caller_declared(void) {
     OK(sbx_result_usage(res, &u, &err));
     CHECK(u.wall_time_us > 0);
     CHECK(u.cpu_user_us == 0xABABABABABABABABull && u.peak_memory_bytes == 0xABABABABABABABABull);
+    CHECK(u.struct_size == offsetof(sbx_usage_t, cpu_user_us)); /* what was filled */
     sbx_usage_t full = {.struct_size = sizeof full};
     OK(sbx_result_usage(res, &full, &err));
-    CHECK(full.cpu_user_us + full.cpu_system_us > 0);
+    CHECK(full.cpu_user_us + full.cpu_system_us > 0 && full.reserved == 0);
+    /* A caller built against a newer, larger struct learns what this library filled. */
+    struct {
+        sbx_usage_t usage;
+        uint64_t newer_field;
+    } newer;
+    memset(&newer, 0xCD, sizeof newer);
+    newer.usage.struct_size = sizeof newer;
+    OK(sbx_result_usage(res, &newer.usage, &err));
+    CHECK(newer.usage.struct_size == sizeof(sbx_usage_t) && newer.newer_field == 0xCDCDCDCDCDCDCDCDull);
+    CHECK(newer.usage.reserved == 0); /* no stray bytes from the library's stack */
     sbx_usage_t bad = {.struct_size = 0};
     CHECK_ERR(sbx_result_usage(res, &bad, &err), SBX_E_INVALID_ARGUMENT, "struct_size");
     CHECK_ERR(sbx_result_usage(res, NULL, &err), SBX_E_INVALID_ARGUMENT, "usage: is NULL");
@@ -277,6 +361,8 @@ static void stdin_bytes_reach_the_workload_verbatim(void) {
     CHECK(res && STDOUT_IS(res, ""));
     sbx_result_free(res);
     CHECK_ERR(sbx_config_set_stdin_bytes(cfg, NULL, 5, &err), SBX_E_INVALID_ARGUMENT, "data: is NULL with length 5");
+    OK(sbx_config_set_stdio(cfg, 0, SBX_STDIO_NULL, -1, &err)); /* the bytes would be dropped */
+    CHECK_ERR(sbx_run(cfg, argv, &res, &err), SBX_E_INVALID_CONFIG, "stdin bytes: they are set, but stdin is not a pipe");
     sbx_config_free(cfg);
 }
 
@@ -308,9 +394,8 @@ static void cwd_hostname_and_user_apply(void) {
     CHECK(STDOUT_IS(res, "/tmp\ncbox\n1000\n1001\n"));
     sbx_result_free(res);
     CHECK_ERR(sbx_config_set_hostname(cfg, "bad\xff", &err), SBX_E_INVALID_ARGUMENT, "hostname: is not valid UTF-8");
-    OK(sbx_config_set_hostname(cfg, "a/b", &err));
+    CHECK_ERR(sbx_config_set_hostname(cfg, "a/b", &err), SBX_E_INVALID_CONFIG, "hostname: 3 bytes, or a '/'");
     sbx_sandbox_t *sb = NULL;
-    CHECK_ERR(sbx_sandbox_new(cfg, &sb, &err), SBX_E_INVALID_CONFIG, "hostname");
     OK(sbx_config_set_hostname(cfg, "ok", &err));
     OK(sbx_config_set_cwd(cfg, "relative", &err));
     CHECK_ERR(sbx_sandbox_new(cfg, &sb, &err), SBX_E_INVALID_CONFIG, "cwd");
@@ -429,7 +514,8 @@ static void namespaces_and_network_can_be_chosen(void) {
     size_t n = 0;
     const char *out = (const char *)sbx_result_stdout(res, &n);
     CHECK(n > strlen(host) && strncmp(out, host, strlen(host)) == 0);
-    CHECK(strcmp(out + strlen(host), "\n1\n") != 0); /* more than lo */
+    size_t h = strlen(host);
+    CHECK(!(n - h == 3 && memcmp(out + h, "\n1\n", 3) == 0)); /* more than lo */
     sbx_result_free(res);
     OK(sbx_config_set_namespace(cfg, SBX_NS_USER, true, &err));
     OK(sbx_config_set_namespace(cfg, SBX_NS_IPC, true, &err));
@@ -526,9 +612,10 @@ static void streams_can_go_to_a_callers_fd(void) {
     CHECK(pread(fd, buf, sizeof buf - 1, 0) == 8 && strcmp(buf, "to-file\n") == 0);
     CHECK(fcntl(fd, F_GETFD) >= 0); /* the caller's fd stays open */
     close(fd);
-    OK(sbx_config_set_stdio(cfg, 1, SBX_STDIO_FD, fd, &err)); /* now closed */
+    OK(sbx_config_set_stdio(cfg, 1, SBX_STDIO_FD, 4000, &err)); /* not open */
     sbx_status_t s = sbx_run(cfg, argv, &res, &err);
-    CHECK(check_error(s, err, SBX_E_INVALID_CONFIG, "stdio[1]: fd", __LINE__));
+    CHECK(s == SBX_E_INVALID_CONFIG && sbx_error_errno(err) == EBADF);
+    CHECK(check_error(s, err, SBX_E_INVALID_CONFIG, "stdio[1]: fd 4000 cannot be used", __LINE__));
     OK(sbx_config_set_stdio(cfg, 1, SBX_STDIO_DEFAULT, -1, &err));
     OK(sbx_config_set_stdio(cfg, 2, SBX_STDIO_INHERIT, -1, &err));
     CHECK_ERR(sbx_config_set_stdio(cfg, 3, SBX_STDIO_NULL, -1, &err), SBX_E_INVALID_ARGUMENT,
@@ -670,6 +757,72 @@ static void a_wait_can_time_out_and_a_kill_ends_it(void) {
     sbx_sandbox_free(sb);
 }
 
+static void process_edges_behave(void) {
+    sbx_config_t *cfg = new_config();
+    OK(sbx_config_set_stdio(cfg, 2, SBX_STDIO_PIPE, -1, &err));
+    sbx_sandbox_t *sb = NULL;
+    OK(sbx_sandbox_new(cfg, &sb, &err));
+    const char *argv[] = {"sh", "-c", "echo to-stderr >&2; read x", NULL};
+    sbx_process_t *p = NULL;
+    OK(sbx_sandbox_spawn(sb, argv, &p, &err)); /* stdin inherited: /dev/null of this test, or a terminal */
+    char buf[32] = {0};
+    CHECK(read(sbx_process_stdio_fd(p, 2), buf, sizeof buf - 1) == 10 && strcmp(buf, "to-stderr\n") == 0);
+    sbx_result_t *res = NULL;
+    OK(sbx_process_wait(p, -1, &res, &err));
+    CHECK(strstr(sbx_result_json(res), "\"timed_out\":false") != NULL);
+    sbx_usage_t u = {.struct_size = sizeof u};
+    OK(sbx_result_usage(res, &u, &err));
+    CHECK(u.wall_time_us > 0);
+    size_t n = 1;
+    sbx_result_stdout(res, &n);
+    CHECK(n == 0); /* a waited-for result has no captured output: the pipes were the caller's */
+    sbx_result_free(res);
+    OK(sbx_process_signal(p, SIGTERM, &err)); /* the sandbox has ended: nothing to do */
+    sbx_process_free(p);
+    sbx_sandbox_free(sb);
+
+    /* A wait of 0 ms only checks. */
+    OK(sbx_config_set_stdio(cfg, 2, SBX_STDIO_DEFAULT, -1, &err));
+    OK(sbx_sandbox_new(cfg, &sb, &err));
+    const char *sleeper[] = {"sleep", "30", NULL};
+    OK(sbx_sandbox_spawn(sb, sleeper, &p, &err));
+    CHECK_ERR(sbx_process_wait(p, 0, &res, &err), SBX_E_TIMEOUT, "still runs after 0 ms");
+    sbx_process_free(p);
+    sbx_sandbox_free(sb);
+
+    /* Without a pid namespace, freeing the process still ends the workload. */
+    char path[300];
+    snprintf(path, sizeof path, "%s/nopid-pid", tmp);
+    int fd = open(path, O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0666);
+    CHECK(fd >= 0);
+    OK(sbx_config_set_namespace(cfg, SBX_NS_PID, false, &err));
+    OK(sbx_config_set_stdio(cfg, 1, SBX_STDIO_FD, fd, &err));
+    OK(sbx_sandbox_new(cfg, &sb, &err));
+    const char *bg[] = {"sh", "-c", "sleep 30 & echo $!; wait", NULL};
+    OK(sbx_sandbox_spawn(sb, bg, &p, &err));
+    pid_t sleeper_pid = 0;
+    for (int i = 0; i < 200 && sleeper_pid <= 0; i++) {
+        char num[32] = {0};
+        if (pread(fd, num, sizeof num - 1, 0) > 0) sleeper_pid = atoi(num);
+        usleep(10000);
+    }
+    close(fd);
+    sbx_process_free(p);
+    sbx_sandbox_free(sb);
+    sbx_config_free(cfg);
+    CHECK(sleeper_pid > 0);
+    int gone = 0;
+    for (int i = 0; i < 300 && !gone; i++) {
+        char stat_path[64], state = 0;
+        snprintf(stat_path, sizeof stat_path, "/proc/%d/stat", (int)sleeper_pid);
+        FILE *st = fopen(stat_path, "r");
+        gone = !st || (fscanf(st, "%*d %*s %c", &state) == 1 && state == 'Z');
+        if (st) fclose(st);
+        if (!gone) usleep(10000);
+    }
+    CHECK(gone); /* the workload's child did not outlive the handle */
+}
+
 static void spawn_refuses_stdin_bytes(void) {
     sbx_config_t *cfg = new_config();
     OK(sbx_config_set_stdin_bytes(cfg, (const uint8_t *)"x", 1, &err));
@@ -695,6 +848,7 @@ static void *spawn_five(void *arg) {
             sbx_result_exit_code(res) != 0) {
             fprintf(stderr, "thread run failed: %s\n", sbx_error_message(e));
             sbx_error_free(e);
+            sbx_result_free(res);
             sbx_process_free(p);
             return (void *)1;
         }
@@ -709,13 +863,14 @@ static void many_threads_share_one_sandbox(void) {
     OK(sbx_sandbox_new(cfg, &shared, &err));
     sbx_config_free(cfg);
     pthread_t t[8];
-    for (int i = 0; i < 8; i++) CHECK(pthread_create(&t[i], NULL, spawn_five, NULL) == 0);
-    int failures = 0;
-    for (int i = 0; i < 8; i++) {
+    int started = 0, failures = 0;
+    while (started < 8 && pthread_create(&t[started], NULL, spawn_five, NULL) == 0) started++;
+    for (int i = 0; i < started; i++) {
         void *r = NULL;
         pthread_join(t[i], &r);
         failures += r != NULL;
     }
+    failures += 8 - started;
     sbx_sandbox_free(shared);
     CHECK(failures == 0);
 }
@@ -728,6 +883,7 @@ static void the_system_check_reports_features(void) {
     sbx_feature_t f = {.struct_size = sizeof f};
     OK(sbx_system_report_get(report, 0, &f, &err));
     CHECK(f.name && strcmp(f.name, "kernel") == 0 && f.detail && f.status == SBX_FEATURE_OK);
+    CHECK(f.struct_size == sizeof f && f.reserved == 0);
     CHECK(f.value && strlen(f.value) > 0);
     OK(sbx_system_report_find(report, "user_namespaces", &f, &err));
     CHECK(f.available && f.status == SBX_FEATURE_OK && f.fix == NULL);
@@ -753,6 +909,7 @@ static const struct {
     T(version_macros_agree_with_the_library),
     T(status_names_are_stable),
     T(null_handles_are_safe_everywhere),
+    T(boundary_values_are_errors_or_work_never_crash),
     T(run_captures_output_and_reports_the_exit),
     T(usage_fills_only_what_an_older_caller_declared),
     T(a_signal_and_a_timeout_are_reported),
@@ -771,6 +928,7 @@ static const struct {
     T(bad_commands_fail_before_anything_runs),
     T(spawned_processes_stream_through_pipes),
     T(a_wait_can_time_out_and_a_kill_ends_it),
+    T(process_edges_behave),
     T(spawn_refuses_stdin_bytes),
     T(many_threads_share_one_sandbox),
     T(the_system_check_reports_features),

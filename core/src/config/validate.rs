@@ -52,7 +52,7 @@ impl SandboxConfig {
         if self.hostname.is_empty() || self.hostname.len() > 64 || self.hostname.contains(['\0', '/']) {
             return Err(ConfigError::Invalid {
                 field: "hostname".into(),
-                value: self.hostname.clone(),
+                value: self.hostname.chars().take(80).collect(),
                 fix: "use 1 to 64 characters without '/' or NUL".into(),
             });
         }
@@ -62,6 +62,15 @@ impl SandboxConfig {
                     field: "env".into(),
                     value: k.clone(),
                     fix: "variable names must be non-empty and contain no '='; write KEY=VALUE".into(),
+                });
+            }
+        }
+        for (field, id) in [("uid", self.uid), ("gid", self.gid)] {
+            if id == u32::MAX {
+                return Err(ConfigError::Invalid {
+                    field: field.into(),
+                    value: id.to_string(),
+                    fix: "4294967295 is (uid_t)-1, which the kernel reserves; use 0 to 4294967294".into(),
                 });
             }
         }
@@ -78,13 +87,30 @@ fn validate_mount(index: usize, m: &Mount) -> Result<(), ConfigError> {
     let target = match m {
         Mount::Bind { source, target, .. } => {
             if let Err(e) = std::fs::metadata(source) {
-                return Err(ConfigError::MissingSource { field, path: source.clone(), reason: e.kind().to_string() });
+                return Err(ConfigError::MissingSource { field, path: source.clone(), reason: os_reason(&e) });
             }
             target
         }
-        Mount::Tmpfs { target, .. } => target,
+        Mount::Tmpfs { target, mode, .. } => {
+            if let Some(mode) = mode.filter(|m| *m > 0o7777) {
+                return Err(ConfigError::Invalid {
+                    field: format!("{field} mode"),
+                    value: format!("{mode:o}"),
+                    fix: "a tmpfs mode is at most 07777 (octal), e.g. 01777 or 0700".into(),
+                });
+            }
+            target
+        }
     };
     check_target(&field, target)
+}
+
+/// The kernel's words for an I/O error ("no such file or directory"), not
+/// Rust's ("entity not found").
+fn os_reason(e: &std::io::Error) -> String {
+    let text = e.raw_os_error().map_or_else(|| e.to_string(), |n| nix::errno::Errno::from_raw(n).desc().to_string());
+    let mut chars = text.chars();
+    chars.next().map_or(String::new(), |c| c.to_lowercase().chain(chars).collect())
 }
 
 /// A mount target must be absolute, free of `..`, and not `/` itself.

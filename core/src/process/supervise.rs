@@ -188,10 +188,14 @@ impl Child {
     }
 
     /// Sends `sig` to init, which forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT,
-    /// SIGUSR1/2 and SIGWINCH to the workload.
+    /// SIGUSR1/2 and SIGWINCH to the workload. Does nothing once the sandbox
+    /// has ended.
     pub fn signal(&self, sig: i32) -> Result<(), crate::Error> {
-        sys::pidfd_send_signal(self.pidfd.as_raw_fd(), sig)
-            .map_err(|e| SpawnError::Io { what: "signalling the sandbox", source: e.into() }.into())
+        match sys::pidfd_send_signal(self.pidfd.as_raw_fd(), sig) {
+            // The sandbox has ended: like `kill`, nothing to do.
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+            Err(e) => Err(SpawnError::Io { what: "signalling the sandbox", source: e.into() }.into()),
+        }
     }
 
     /// Waits for the end (enforcing the timeout). Stdin is closed first so a
@@ -272,8 +276,11 @@ impl Child {
                 self.poll_once(0, caps, feed)?;
                 return Ok(());
             }
+            // Rounded up so the loop does not spin just before the instant;
+            // capped so the `+ 1` cannot overflow (a wait of 24.9 days or
+            // more wakes up early and loops).
             let timeout_ms =
-                wake.map_or(-1, |w| w.saturating_duration_since(now).as_millis().min(i32::MAX as u128) as i32 + 1);
+                wake.map_or(-1, |w| w.saturating_duration_since(now).as_millis().min(i32::MAX as u128 - 1) as i32 + 1);
             self.poll_once(timeout_ms, caps, feed)?;
         }
         Ok(())
@@ -370,10 +377,20 @@ fn readable_now(fd: RawFd) -> bool {
 }
 
 impl Drop for Child {
+    /// Kills the sandbox and reaps init. Closing the lifeline makes init
+    /// kill everything it can reach and exit; that reaches the workload even
+    /// without a pid namespace, where SIGKILLing init alone would leave it
+    /// running. Init gets `KILL_GRACE`, then it is SIGKILLed.
     fn drop(&mut self) {
-        if self.outcome.is_none() {
-            let _ = sys::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
-            let _ = sys::waitid_pidfd(self.pidfd.as_raw_fd(), false);
+        if self.outcome.is_some() {
+            return;
         }
+        drop(self.lifeline.take());
+        let mut fds = [libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 }];
+        let ended = matches!(sys::poll(&mut fds, KILL_GRACE.as_millis() as i32), Ok(n) if n > 0);
+        if !ended {
+            let _ = sys::pidfd_send_signal(self.pidfd.as_raw_fd(), libc::SIGKILL);
+        }
+        let _ = sys::waitid_pidfd(self.pidfd.as_raw_fd(), false);
     }
 }
