@@ -57,6 +57,10 @@ class Process:
     was ``PIPE`` (text files with ``text=True``), else None. ``returncode``
     is None until the end, then the exit code or ``-N`` for signal N;
     ``timed_out``, ``signal`` and ``usage`` are filled in at the end too.
+
+    The sandbox's own ``timeout`` is enforced by the supervising side, i.e.
+    while ``wait()``, ``poll()`` or ``communicate()`` runs: a caller that
+    only reads ``stdout`` should use ``communicate`` or poll now and then.
     """
 
     def __init__(
