@@ -227,3 +227,23 @@ fn signalling_an_ended_sandbox_is_not_an_error() {
     child.signal(libc::SIGTERM).unwrap();
     child.kill().unwrap();
 }
+
+both! {
+    fn the_timeout_holds_while_nobody_waits() {
+        // A caller that blocks reading stdout never calls wait: init's own
+        // timer must still end the run, and the outcome must say so.
+        let m = marker();
+        let sb = Sandbox::builder().timeout(Duration::from_millis(300)).build().unwrap();
+        let mut child =
+            sb.command("sh").args(["-c", &format!("echo started; sleep {m}")]).stdout(Stdio::Piped).spawn().unwrap();
+        let started = Instant::now();
+        let mut out = String::new();
+        std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert_eq!(out, "started\n");
+        assert!(started.elapsed() < Duration::from_secs(3), "nothing killed the sandbox at its timeout");
+        let outcome = child.wait().unwrap();
+        assert!(outcome.timed_out, "{outcome:?}");
+        assert_eq!(outcome.shell_status(), 124);
+        assert!(pids_with_cmdline(&["sleep", &m]).is_empty());
+    }
+}

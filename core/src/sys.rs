@@ -570,6 +570,14 @@ pub fn reap_blocking() -> SysResult<(libc::pid_t, c_int)> {
     Ok((pid, status))
 }
 
+/// CLOCK_MONOTONIC in milliseconds (async-signal-safe: a vDSO read).
+pub fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).saturating_mul(1000).saturating_add(ts.tv_nsec as u64 / 1_000_000)
+}
+
 pub fn poll(fds: &mut [libc::pollfd], timeout_ms: c_int) -> SysResult<usize> {
     // SAFETY: `fds` is a valid mutable slice of pollfd.
     check_int(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) }).map(|n| n as usize)

@@ -58,9 +58,9 @@ class Process:
     is None until the end, then the exit code or ``-N`` for signal N;
     ``timed_out``, ``signal`` and ``usage`` are filled in at the end too.
 
-    The sandbox's own ``timeout`` is enforced by the supervising side, i.e.
-    while ``wait()``, ``poll()`` or ``communicate()`` runs: a caller that
-    only reads ``stdout`` should use ``communicate`` or poll now and then.
+    The sandbox's own ``timeout`` holds even while nobody waits: the
+    sandbox's init kills everything when it passes, so a caller that only
+    reads ``stdout`` sees end-of-file, and ``timed_out`` is True.
     """
 
     def __init__(

@@ -823,6 +823,30 @@ static void process_edges_behave(void) {
     CHECK(gone); /* the workload's child did not outlive the handle */
 }
 
+static void the_timeout_holds_while_nobody_waits(void) {
+    sbx_config_t *cfg = new_config();
+    OK(sbx_config_set_timeout_ms(cfg, 300, &err));
+    OK(sbx_config_set_stdio(cfg, 1, SBX_STDIO_PIPE, -1, &err));
+    sbx_sandbox_t *sb = NULL;
+    OK(sbx_sandbox_new(cfg, &sb, &err));
+    sbx_config_free(cfg);
+    const char *argv[] = {"sh", "-c", "echo started; sleep 30", NULL};
+    sbx_process_t *p = NULL;
+    OK(sbx_sandbox_spawn(sb, argv, &p, &err));
+    char buf[64] = {0};
+    size_t got = 0;
+    ssize_t r;
+    /* Blocks until the sandbox is gone: only the sandbox's own timer can end it. */
+    while ((r = read(sbx_process_stdio_fd(p, 1), buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)r;
+    CHECK(strcmp(buf, "started\n") == 0);
+    sbx_result_t *res = NULL;
+    OK(sbx_process_wait(p, 2000, &res, &err)); /* init is reaping and reporting */
+    CHECK(sbx_result_timed_out(res) && sbx_result_status(res) == 124);
+    sbx_result_free(res);
+    sbx_process_free(p);
+    sbx_sandbox_free(sb);
+}
+
 static void spawn_refuses_stdin_bytes(void) {
     sbx_config_t *cfg = new_config();
     OK(sbx_config_set_stdin_bytes(cfg, (const uint8_t *)"x", 1, &err));
@@ -929,6 +953,7 @@ static const struct {
     T(spawned_processes_stream_through_pipes),
     T(a_wait_can_time_out_and_a_kill_ends_it),
     T(process_edges_behave),
+    T(the_timeout_holds_while_nobody_waits),
     T(spawn_refuses_stdin_bytes),
     T(many_threads_share_one_sandbox),
     T(the_system_check_reports_features),

@@ -76,6 +76,16 @@ def test_sandbox_timeout_applies_to_spawn() -> None:
         assert p.completed().timed_out
 
 
+def test_sandbox_timeout_holds_while_only_reading_stdout() -> None:
+    # Nobody calls wait(): the sandbox's init must end the run on time.
+    started = time.monotonic()
+    with sandbox.Sandbox(timeout=0.3).spawn(["sh", "-c", "echo up; sleep 30"], stdout=sandbox.PIPE) as p:
+        assert p.stdout is not None
+        assert p.stdout.read() == b"up\n"
+        assert time.monotonic() - started < 3
+        assert p.wait(timeout=5) == -9 and p.timed_out
+
+
 def test_spawn_overrides() -> None:
     with sandbox.Sandbox().spawn(["hostname"], stdout=sandbox.PIPE, hostname="h2") as p:
         assert p.communicate()[0] == b"h2\n"

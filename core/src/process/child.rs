@@ -32,6 +32,9 @@ pub struct ChildPlan {
     pub hostname: Option<CString>,
     pub loopback: bool,
     pub pid_namespace: bool,
+    /// The run's timeout: init kills the sandbox when it passes, whether or
+    /// not the parent is waiting.
+    pub timeout_ms: Option<u64>,
     /// Drop the caller's supplementary groups (allowed when not denied).
     pub setgroups: bool,
     /// Init runs as uid/gid 0 inside (when the map has a root).
@@ -224,12 +227,13 @@ fn become_init(plan: &mut ChildPlan) -> c_int {
         let _ = sys::set_child_subreaper();
     }
     let workload = if plan.inner_userns { start_in_inner_userns(plan) } else { start_vforked(plan) };
+    let deadline_ms = plan.timeout_ms.map(|t| sys::monotonic_ms().saturating_add(t));
     // Init keeps no copy of the setup pipe (EOF tells the parent "exec
     // done") nor of the workload's stdio.
     for fd in [SETUP_FD, 0, 1, 2] {
         sys::close(fd);
     }
-    init_loop(sigfd, workload, plan.pid_namespace)
+    init_loop(sigfd, workload, plan.pid_namespace, deadline_ms)
 }
 
 /// CLONE_VM|CLONE_VFORK (posix_spawn's trick): the workload borrows init's
@@ -302,7 +306,7 @@ fn start_in_inner_userns(plan: &mut ChildPlan) -> libc::pid_t {
     workload
 }
 
-fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
+fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool, deadline_ms: Option<u64>) -> ! {
     let kill_all = || {
         if pid_namespace {
             let _ = sys::kill(-1, libc::SIGKILL);
@@ -311,12 +315,33 @@ fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
             let _ = sys::kill(workload, libc::SIGKILL);
         }
     };
+    // Kill everything, then reap it ourselves: children the kernel reaps in
+    // a pid-namespace teardown are not charged to us, and the CPU time of a
+    // killed run would be lost.
+    let kill_and_report = |timed_out: bool| -> ! {
+        kill_all();
+        let mut status = libc::SIGKILL;
+        while let Ok((pid, st)) = sys::reap_blocking() {
+            if pid == workload {
+                status = st;
+            }
+        }
+        let _ = sys::write_all(LIFELINE_FD, &encode_status(status, timed_out));
+        sys::exit_now(shell_code(status));
+    };
     loop {
+        let wait_ms = match deadline_ms {
+            None => -1,
+            Some(deadline) => match deadline.checked_sub(sys::monotonic_ms()) {
+                None | Some(0) => kill_and_report(true),
+                Some(left) => left.min(c_int::MAX as u64) as c_int,
+            },
+        };
         let mut fds = [
             libc::pollfd { fd: sigfd, events: libc::POLLIN, revents: 0 },
             libc::pollfd { fd: LIFELINE_FD, events: libc::POLLIN, revents: 0 },
         ];
-        if sys::poll(&mut fds, -1).is_err() {
+        if sys::poll(&mut fds, wait_ms).is_err() {
             continue;
         }
         if fds[1].revents != 0 {
@@ -324,18 +349,7 @@ fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
             if let Ok(1) = sys::read(LIFELINE_FD, &mut b)
                 && b[0] == KILL_REQUEST
             {
-                // Kill everything, then reap it ourselves: children the
-                // kernel reaps in a pid-namespace teardown are not charged
-                // to us, and the CPU time of a timed-out run would be lost.
-                kill_all();
-                let mut status = libc::SIGKILL;
-                while let Ok((pid, st)) = sys::reap_blocking() {
-                    if pid == workload {
-                        status = st;
-                    }
-                }
-                let _ = sys::write_all(LIFELINE_FD, &encode_status(status));
-                sys::exit_now(shell_code(status));
+                kill_and_report(false);
             }
             // EOF: the supervising process is gone. Take the sandbox along.
             kill_all();
@@ -353,7 +367,7 @@ fn init_loop(sigfd: RawFd, workload: libc::pid_t, pid_namespace: bool) -> ! {
         }
         while let Ok(Some((pid, status))) = sys::reap_any() {
             if pid == workload {
-                let _ = sys::write_all(LIFELINE_FD, &encode_status(status));
+                let _ = sys::write_all(LIFELINE_FD, &encode_status(status, false));
                 if !pid_namespace {
                     kill_all();
                 }

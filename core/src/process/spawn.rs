@@ -257,6 +257,12 @@ fn namespace_flags(config: &SandboxConfig) -> i32 {
     flags & !inner_flags(config)
 }
 
+/// Init enforces the timeout this much later than the supervising handle
+/// does: the handle's clock starts once the exec is confirmed, a little after
+/// init's, and a waiting caller should see its own deadline fire first. Init's
+/// timer is the backstop for a handle nobody is waiting on.
+const INIT_TIMEOUT_SLACK_MS: u64 = 50;
+
 /// The workload's environment: the config's, then the command's, PATH
 /// defaulted. Nothing of the host's. Bytes: a command's variables need not
 /// be UTF-8 (the C and Python doors pass them through as given).
@@ -398,6 +404,9 @@ fn child_plan(
             .map_err(|_| nul("hostname"))?,
         loopback: config.wants_net_namespace(),
         pid_namespace: config.namespaces.pid,
+        timeout_ms: config
+            .timeout
+            .map(|t| (t.as_millis().min(u64::MAX as u128) as u64).saturating_add(INIT_TIMEOUT_SLACK_MS)),
         setgroups: idmap.setgroups_allowed(),
         init_as_root: idmap.maps_inside_root(),
         uid: config.uid,

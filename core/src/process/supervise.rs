@@ -330,7 +330,14 @@ impl Child {
         // Never block: a process that stole init's end of the socket could
         // keep it open after init is gone.
         match nix::sys::socket::recv(l.as_raw_fd(), &mut buf, nix::sys::socket::MsgFlags::MSG_DONTWAIT) {
-            Ok(STATUS_FRAME_LEN) => self.workload_status = decode_status(&buf),
+            Ok(STATUS_FRAME_LEN) => {
+                if let Some((status, timed_out)) = decode_status(&buf) {
+                    self.workload_status = Some(status);
+                    // Init enforces the timeout itself, so it holds even
+                    // while nobody is waiting on this handle.
+                    self.timed_out |= timed_out;
+                }
+            }
             Ok(_) | Err(_) => self.lifeline = None,
         }
     }

@@ -36,20 +36,29 @@ impl FailureFrame {
 
 /// Init's report of the workload's raw wait status, sent on the lifeline.
 pub const STATUS_TAG: u32 = 0x5354_4154; // "STAT"
+/// The same, when init itself killed the sandbox at the run's timeout.
+pub const TIMED_OUT_TAG: u32 = 0x544f_5554; // "TOUT"
 pub const STATUS_FRAME_LEN: usize = 8;
 
-pub fn encode_status(status: i32) -> [u8; STATUS_FRAME_LEN] {
+pub fn encode_status(status: i32, timed_out: bool) -> [u8; STATUS_FRAME_LEN] {
     let mut b = [0u8; STATUS_FRAME_LEN];
-    b[..4].copy_from_slice(&STATUS_TAG.to_le_bytes());
+    let tag = if timed_out { TIMED_OUT_TAG } else { STATUS_TAG };
+    b[..4].copy_from_slice(&tag.to_le_bytes());
     b[4..].copy_from_slice(&status.to_le_bytes());
     b
 }
 
-pub fn decode_status(b: &[u8]) -> Option<i32> {
-    if b.len() != STATUS_FRAME_LEN || b[..4] != STATUS_TAG.to_le_bytes() {
+/// The wait status, and whether init's own timer ended the run.
+pub fn decode_status(b: &[u8]) -> Option<(i32, bool)> {
+    if b.len() != STATUS_FRAME_LEN {
         return None;
     }
-    Some(i32::from_le_bytes([b[4], b[5], b[6], b[7]]))
+    let timed_out = match u32::from_le_bytes([b[0], b[1], b[2], b[3]]) {
+        STATUS_TAG => false,
+        TIMED_OUT_TAG => true,
+        _ => return None,
+    };
+    Some((i32::from_le_bytes([b[4], b[5], b[6], b[7]]), timed_out))
 }
 
 /// Steps of the child outside the mount setup (mount steps are 1..=99 and
@@ -85,7 +94,8 @@ mod tests {
     fn frames_round_trip() {
         let f = FailureFrame { step: 105, errno: 13, index: 7 };
         assert_eq!(FailureFrame::decode(&f.encode()), Some(f));
-        assert_eq!(decode_status(&encode_status(256)), Some(256));
+        assert_eq!(decode_status(&encode_status(256, false)), Some((256, false)));
+        assert_eq!(decode_status(&encode_status(9, true)), Some((9, true)));
         assert_eq!(decode_status(&[0; 8]), None);
         assert_eq!(FailureFrame::decode(&[0; 3]), None);
     }
