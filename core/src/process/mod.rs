@@ -42,7 +42,7 @@ pub enum SpawnError {
 
 fn errno_text(errno: i32) -> String {
     let e = nix::errno::Errno::from_raw(errno);
-    format!("{} ({})", e.desc().to_lowercase(), e)
+    format!("{} ({:?})", e.desc().to_lowercase(), e)
 }
 
 impl SpawnError {
