@@ -37,7 +37,8 @@ pub struct Child {
     kill_sent: Option<Instant>,
     outcome: Option<Outcome>,
     output_limit: Option<u64>,
-    _idmap: IdMapPlan,
+    /// Holds the id range (and its lock fd) while the sandbox lives.
+    idmap: Option<IdMapPlan>,
 }
 
 #[derive(Clone, Copy)]
@@ -153,7 +154,7 @@ impl Child {
             kill_sent: None,
             outcome: None,
             output_limit,
-            _idmap: s.idmap,
+            idmap: Some(s.idmap),
         }
     }
 
@@ -374,6 +375,10 @@ impl Child {
             }
         }
         self.outcome = Some(outcome);
+        // Nothing of the sandbox is left: a handle kept around after the end
+        // holds no lifeline and no id-range lock (only its pidfd).
+        self.lifeline = None;
+        self.idmap = None;
         Ok(())
     }
 }
