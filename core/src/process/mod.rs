@@ -99,6 +99,11 @@ impl SpawnError {
                 "the kernel lacks a requested namespace type; turn that namespace off or run `sandbox check`"
             }
             libc::ENOMEM => "out of memory or the pid namespace nesting limit was reached",
+            libc::EMFILE | libc::ENFILE => {
+                "this process is out of file descriptors (each live sandbox handle holds a pidfd): \
+                 drop ended handles, or raise RLIMIT_NOFILE (ulimit -n)"
+            }
+            libc::EAGAIN => "the process or thread limit is reached (RLIMIT_NPROC or kernel.threads-max)",
             _ => "run `sandbox check` to see what this kernel allows",
         };
         SpawnError::Clone { errno, hint }
