@@ -2,6 +2,7 @@
 //! `kind()`, the `stage()` that failed, the `errno()` and the `path()`
 //! involved, so C and Python can map it without parsing messages.
 
+use crate::cgroup::CgroupError;
 use crate::config::ConfigError;
 use crate::process::SpawnError;
 use crate::userns::IdMapError;
@@ -36,6 +37,7 @@ pub enum Stage {
     Clone,
     Userns,
     Idmap,
+    Cgroup,
     Mount,
     Network,
     Hostname,
@@ -53,6 +55,7 @@ impl Stage {
             Stage::Clone => "clone",
             Stage::Userns => "userns",
             Stage::Idmap => "idmap",
+            Stage::Cgroup => "cgroup",
             Stage::Mount => "mount",
             Stage::Network => "network",
             Stage::Hostname => "hostname",
@@ -73,6 +76,8 @@ pub enum Error {
     IdMap(#[from] IdMapError),
     #[error(transparent)]
     Spawn(#[from] SpawnError),
+    #[error(transparent)]
+    Cgroup(#[from] CgroupError),
 }
 
 impl Error {
@@ -82,6 +87,7 @@ impl Error {
             Error::Config(_) => ErrorKind::InvalidConfig,
             Error::IdMap(e) => e.kind(),
             Error::Spawn(e) => e.kind(),
+            Error::Cgroup(e) => e.kind(),
         }
     }
 
@@ -90,6 +96,7 @@ impl Error {
             Error::Config(_) => Stage::Validate,
             Error::IdMap(_) => Stage::Idmap,
             Error::Spawn(e) => e.stage(),
+            Error::Cgroup(_) => Stage::Cgroup,
         }
     }
 
@@ -98,6 +105,7 @@ impl Error {
             Error::Config(_) => None,
             Error::IdMap(e) => e.errno(),
             Error::Spawn(e) => e.errno(),
+            Error::Cgroup(e) => e.errno(),
         }
     }
 
@@ -109,6 +117,7 @@ impl Error {
             | Error::Config(ConfigError::DotDotTarget { path, .. })
             | Error::Config(ConfigError::RelativeCwd { path }) => Some(path),
             Error::Spawn(e) => e.path(),
+            Error::Cgroup(e) => e.path(),
             _ => None,
         }
     }

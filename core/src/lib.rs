@@ -14,6 +14,7 @@
 //! ```
 
 pub mod caps;
+pub mod cgroup;
 pub mod config;
 pub mod error;
 pub mod mount;
@@ -22,7 +23,8 @@ pub mod process;
 mod sys;
 pub mod userns;
 
-pub use config::{IdMapping, Mount, Namespaces, Network, RootFs, SandboxBuilder, SandboxConfig};
+pub use cgroup::{Enforcement, LimitsReport};
+pub use config::{IdMapping, Limits, Mount, Namespaces, Network, RootFs, SandboxBuilder, SandboxConfig};
 pub use error::{Error, ErrorKind, Stage};
 pub use process::exit::{CpuTime, Outcome, Output};
 pub use process::supervise::Child;

@@ -570,6 +570,13 @@ pub fn reap_blocking() -> SysResult<(libc::pid_t, c_int)> {
     Ok((pid, status))
 }
 
+/// Lowers (or sets within the hard limit) one resource limit of this process.
+pub fn set_rlimit(resource: c_int, soft: u64, hard: u64) -> SysResult<()> {
+    let limit = libc::rlimit64 { rlim_cur: soft, rlim_max: hard };
+    // SAFETY: `limit` is a valid rlimit64; no old value is asked for.
+    check_int(unsafe { libc::prlimit64(0, resource as _, &limit, std::ptr::null_mut()) }).map(drop)
+}
+
 /// CLOCK_MONOTONIC in milliseconds (async-signal-safe: a vDSO read).
 pub fn monotonic_ms() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };

@@ -103,6 +103,60 @@ impl SandboxBuilder {
     }
 
     /// Allow the workload to create nested user namespaces.
+    /// Memory limit in bytes (hard; swap off where possible).
+    pub fn memory_limit(mut self, bytes: u64) -> Self {
+        self.config.limits.memory = Some(bytes);
+        self
+    }
+
+    /// Maximum number of tasks besides init.
+    pub fn pids_limit(mut self, n: u64) -> Self {
+        self.config.limits.pids = Some(n);
+        self
+    }
+
+    /// CPU bandwidth as a number of CPUs (0.5 = half of one).
+    pub fn cpus(mut self, cpus: f64) -> Self {
+        self.config.limits.cpus = Some(cpus);
+        self
+    }
+
+    /// Relative CPU weight, 1 to 10000 (default 100).
+    pub fn cpu_weight(mut self, weight: u64) -> Self {
+        self.config.limits.cpu_weight = Some(weight);
+        self
+    }
+
+    /// CPU time per process; the outcome says `cpu_time_exceeded`.
+    pub fn cpu_time_limit(mut self, limit: Duration) -> Self {
+        self.config.limits.cpu_time = Some(limit);
+        self
+    }
+
+    /// Open files per process.
+    pub fn nofile_limit(mut self, n: u64) -> Self {
+        self.config.limits.nofile = Some(n);
+        self
+    }
+
+    /// Largest file a process may write, in bytes.
+    pub fn fsize_limit(mut self, bytes: u64) -> Self {
+        self.config.limits.fsize = Some(bytes);
+        self
+    }
+
+    /// Refuse to start when a cgroup limit cannot be enforced by a cgroup.
+    pub fn strict_limits(mut self, on: bool) -> Self {
+        self.config.limits.strict = on;
+        self
+    }
+
+    /// Parent of the sandbox cgroups, relative to each hierarchy's root.
+    pub fn cgroup_parent(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.limits.cgroup_parent = Some(dir.into());
+        self
+    }
+
     pub fn nested_userns(mut self, on: bool) -> Self {
         self.config.nested_userns = on;
         self

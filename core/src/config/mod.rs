@@ -80,6 +80,53 @@ pub enum Mount {
     },
 }
 
+/// Resource limits. Each is enforced by the best mechanism the host offers
+/// the caller — a cgroup v2 or v1 controller, else an rlimit — and the
+/// outcome reports which (`Outcome::limits`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Memory in bytes: a hard limit, swap off where the controller allows
+    /// (fallback: RLIMIT_AS, which counts address space, not memory).
+    pub memory: Option<u64>,
+    /// Tasks (processes and threads) besides init (fallback: RLIMIT_NPROC,
+    /// counted per user namespace, so only the sandbox's own tasks).
+    pub pids: Option<u64>,
+    /// CPU bandwidth as a number of CPUs (0.5 = half of one); cgroup only.
+    pub cpus: Option<f64>,
+    /// Relative CPU weight, 1 to 10000 (default 100); cgroup only.
+    pub cpu_weight: Option<u64>,
+    /// CPU seconds per process (RLIMIT_CPU: SIGXCPU, then SIGKILL a second
+    /// later); reported as `cpu_time_exceeded`.
+    #[serde(with = "duration_opt")]
+    pub cpu_time: Option<Duration>,
+    /// Open files per process (RLIMIT_NOFILE).
+    pub nofile: Option<u64>,
+    /// Largest file a process may write, in bytes (RLIMIT_FSIZE).
+    pub fsize: Option<u64>,
+    /// Refuse to start when a cgroup limit (memory, pids, cpus, cpu_weight)
+    /// cannot be enforced by a cgroup.
+    pub strict: bool,
+    /// Parent directory of the sandbox cgroups, relative to each cgroup
+    /// hierarchy's root. Default: `SANDBOX_CGROUP_PARENT`, else `sandbox`
+    /// for root (created on first use) or `sandbox-<uid>` (delegated once by
+    /// an administrator).
+    pub cgroup_parent: Option<PathBuf>,
+}
+
+impl Limits {
+    /// Whether any limit is set.
+    pub fn any(&self) -> bool {
+        self.memory.is_some()
+            || self.pids.is_some()
+            || self.cpus.is_some()
+            || self.cpu_weight.is_some()
+            || self.cpu_time.is_some()
+            || self.nofile.is_some()
+            || self.fsize.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Network {
@@ -120,6 +167,8 @@ pub struct SandboxConfig {
     /// Let the workload create user namespaces of its own (off by default:
     /// they open kernel attack surface such as nf_tables).
     pub nested_userns: bool,
+    /// Resource limits (none by default).
+    pub limits: Limits,
 }
 
 /// Bytes of each captured stream kept by default (64 MiB): output from an
@@ -147,6 +196,7 @@ impl Default for SandboxConfig {
             output_limit: Some(DEFAULT_OUTPUT_LIMIT),
             cap_add: Vec::new(),
             nested_userns: false,
+            limits: Limits::default(),
         }
     }
 }

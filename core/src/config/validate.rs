@@ -1,7 +1,7 @@
 //! Checks a config before anything touches the kernel, so bad input is an
 //! error that names the field and the fix, never a half-built sandbox.
 
-use super::{IdMapping, Mount, RootFs, SandboxConfig};
+use super::{IdMapping, Limits, Mount, RootFs, SandboxConfig};
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -74,6 +74,7 @@ impl SandboxConfig {
                 });
             }
         }
+        self.limits.validate()?;
         crate::caps::mask(&self.cap_add)?;
         if self.id_mapping == IdMapping::HostRoot && !nix::unistd::geteuid().is_root() {
             return Err(ConfigError::HostRootNeedsRoot);
@@ -125,4 +126,46 @@ pub(crate) fn check_target(field: &str, target: &Path) -> Result<(), ConfigError
         return Err(ConfigError::RootTarget { field: field.into() });
     }
     Ok(())
+}
+
+impl Limits {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |field: &str, value: String, fix: &str| {
+            Err(ConfigError::Invalid { field: format!("limits.{field}"), value, fix: fix.into() })
+        };
+        if let Some(m) = self.memory.filter(|m| *m < 1 << 20) {
+            return bad("memory", m.to_string(), "give at least 1 MiB (e.g. 64m); a sandbox cannot start in less");
+        }
+        if self.pids == Some(0) {
+            return bad("pids", "0".into(), "allow at least 1 task (the command itself)");
+        }
+        if let Some(c) = self.cpus.filter(|c| !c.is_finite() || *c < 0.01 || *c > 4096.0) {
+            return bad("cpus", c.to_string(), "give a number of CPUs from 0.01 up, e.g. 0.5");
+        }
+        if let Some(w) = self.cpu_weight.filter(|w| !(1..=10000).contains(w)) {
+            return bad("cpu_weight", w.to_string(), "give a weight from 1 to 10000 (default 100)");
+        }
+        if let Some(t) = self.cpu_time.filter(|t| t.is_zero()) {
+            return bad("cpu_time", format!("{t:?}"), "give at least one second of CPU time");
+        }
+        if let Some(n) = self.nofile.filter(|n| *n < 3) {
+            return bad("nofile", n.to_string(), "allow at least 3 open files (stdin, stdout, stderr)");
+        }
+        if self.fsize == Some(0) {
+            return bad("fsize", "0".into(), "give a size in bytes (e.g. 10m); 0 forbids writing any file");
+        }
+        if let Some(p) = &self.cgroup_parent {
+            let ok = p.to_str().is_some()
+                && !p.as_os_str().is_empty()
+                && p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !ok {
+                return bad(
+                    "cgroup_parent",
+                    p.display().to_string(),
+                    "give a relative UTF-8 path below each cgroup hierarchy's root, e.g. sandbox-1000",
+                );
+            }
+        }
+        Ok(())
+    }
 }

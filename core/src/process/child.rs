@@ -74,6 +74,10 @@ pub struct ChildPlan {
     pub inner_sync: [RawFd; 2],
     /// Set by init for the workload: the signalfd to close.
     pub signal_fd: RawFd,
+    /// Resource limits the workload gets before exec: (resource, soft, hard).
+    pub rlimits: Vec<crate::cgroup::Rlimit>,
+    /// Make the cgroup namespace after the parent moved us into our cgroup.
+    pub unshare_cgroup_ns: bool,
 }
 
 fn report(step: u32, errno: Errno, index: u32) {
@@ -103,6 +107,11 @@ pub extern "C" fn child_main(arg: *mut c_void) -> c_int {
     }
     scrub_host_identity(plan);
     wait_for_parent();
+    if plan.unshare_cgroup_ns
+        && let Err(e) = sys::unshare(libc::CLONE_NEWCGROUP)
+    {
+        die(step::CGROUPNS, e, 0);
+    }
     // Init holds a copy of the host's memory: not dumpable, so /proc/1/mem
     // and ptrace need CAP_SYS_PTRACE over the *host's* user namespace, even
     // for a workload given capabilities inside. (Only after the id maps are
@@ -414,6 +423,11 @@ extern "C" fn workload_main(arg: *mut c_void) -> c_int {
         die(step::CWD, e, 0);
     }
     drop_privileges(plan);
+    for (i, &(resource, soft, hard)) in plan.rlimits.iter().enumerate() {
+        if let Err(e) = sys::set_rlimit(resource, soft, hard) {
+            die(step::RLIMIT, e, i as u32);
+        }
+    }
     if let Err(e) = sys::close_range_from(3, true) {
         die(step::CLOSE_FDS, e, 0);
     }

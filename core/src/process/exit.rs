@@ -38,6 +38,17 @@ pub struct Outcome {
     /// Captured output was cut at the output limit.
     pub stdout_truncated: bool,
     pub stderr_truncated: bool,
+    /// The kernel's OOM killer killed a process of the sandbox at its memory
+    /// limit (from the cgroup's memory events, not guessed from a signal).
+    pub oom_killed: bool,
+    /// A process used up its CPU-time limit (SIGXCPU, or SIGKILL past it).
+    pub cpu_time_exceeded: bool,
+    /// Peak memory of the whole sandbox, from its cgroup (bytes).
+    pub memory_peak_bytes: Option<u64>,
+    /// Peak number of tasks, from the pids cgroup where the kernel keeps it.
+    pub pids_peak: Option<u64>,
+    /// How each requested limit was enforced.
+    pub limits: crate::cgroup::LimitsReport,
 }
 
 impl Outcome {
@@ -67,6 +78,29 @@ impl Outcome {
     pub(crate) fn set_signal(&mut self, sig: i32) {
         self.signal = Some(sig);
         self.signal_name = nix::sys::signal::Signal::try_from(sig).ok().map(|s| s.as_str().to_string());
+    }
+
+    /// Folds in what the cgroups measured: their CPU time and memory peak
+    /// cover every process of the sandbox.
+    pub(crate) fn add_cgroup_stats(&mut self, s: &crate::cgroup::CgroupStats) {
+        self.oom_killed = s.oom_killed;
+        self.memory_peak_bytes = s.memory_peak;
+        self.pids_peak = s.pids_peak;
+        if let Some((user, system)) = s.cpu_usec {
+            self.cpu_time = CpuTime { user: Duration::from_micros(user), system: Duration::from_micros(system) };
+        }
+    }
+
+    /// Whether the CPU-time limit ended the run: the workload died of
+    /// SIGXCPU, or of SIGKILL (the hard limit) having used the limit.
+    pub(crate) fn note_cpu_time_limit(&mut self, limit: Option<Duration>) {
+        let Some(limit) = limit else { return };
+        let whole = Duration::from_secs(limit.as_secs_f64().ceil().max(1.0) as u64);
+        self.cpu_time_exceeded = match self.signal {
+            Some(libc::SIGXCPU) => true,
+            Some(libc::SIGKILL) => !self.timed_out && self.cpu_time.total() >= whole,
+            _ => false,
+        };
     }
 
     pub(crate) fn set_rusage(&mut self, r: &libc::rusage) {

@@ -40,6 +40,17 @@ pub enum SpawnError {
     Io { what: &'static str, source: std::io::Error },
 }
 
+fn rlimit_name(resource: libc::c_int) -> &'static str {
+    const NAMES: [(libc::__rlimit_resource_t, &str); 5] = [
+        (libc::RLIMIT_AS, "RLIMIT_AS (memory)"),
+        (libc::RLIMIT_NPROC, "RLIMIT_NPROC (pids)"),
+        (libc::RLIMIT_CPU, "RLIMIT_CPU (cpu_time)"),
+        (libc::RLIMIT_NOFILE, "RLIMIT_NOFILE (nofile)"),
+        (libc::RLIMIT_FSIZE, "RLIMIT_FSIZE (fsize)"),
+    ];
+    NAMES.iter().find(|(r, _)| *r as libc::c_int == resource).map_or("an rlimit", |(_, n)| n)
+}
+
 fn errno_text(errno: i32) -> String {
     let e = nix::errno::Errno::from_raw(errno);
     format!("{} ({:?})", e.desc().to_lowercase(), e)
@@ -175,6 +186,11 @@ fn describe_step(frame: FailureFrame, plan: &ChildPlan) -> (String, Option<PathB
         step::CLOSE_FDS => "closing inherited file descriptors".to_string(),
         step::KEYRING => "joining a fresh session keyring".to_string(),
         step::INNER_USERNS => "mapping the workload's inner user namespace".to_string(),
+        step::CGROUPNS => "creating the cgroup namespace".to_string(),
+        step::RLIMIT => match plan.rlimits.get(frame.index as usize) {
+            Some((resource, soft, _)) => format!("setting resource limit {} to {soft}", rlimit_name(*resource)),
+            None => "setting a resource limit".to_string(),
+        },
         step::NESTED_USERNS => "forbidding nested user namespaces (/proc/sys/user/max_user_namespaces)".to_string(),
         _ => "setting up the sandbox".to_string(),
     };

@@ -39,6 +39,9 @@ pub struct Spawned {
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
     pub idmap: IdMapPlan,
+    pub cgroup: Option<crate::cgroup::SandboxCgroup>,
+    pub limits: crate::cgroup::LimitsReport,
+    pub cpu_time_limit: Option<std::time::Duration>,
 }
 
 /// Ends of one stdio stream: what the child gets, and what the parent keeps.
@@ -97,6 +100,10 @@ pub fn spawn(
     let env = merged_env(config, extra_env);
     let exec_paths = resolve_program(config, argv, &env)?;
     let idmap = IdMapPlan::for_config(config)?;
+    // Limits are decided (and strict ones refused) before anything is made;
+    // the cgroups exist before the clone and are gone again on any error.
+    let limits = crate::cgroup::Plan::new(config)?;
+    let mut cgroup = limits.create(&config.limits)?;
     let [sin, sout, serr] = stdio;
     let stdin = stream(sin, 0, true)?;
     let stdout = stream(sout, 1, false)?;
@@ -112,6 +119,11 @@ pub fn spawn(
     .map_err(io_err("creating the lifeline socket"))?;
 
     let mut plan = child_plan(config, argv, &env, exec_paths, &idmap)?;
+    plan.rlimits = limits.rlimits.clone();
+    // In a cgroup, the cgroup namespace is made after the move into it, so
+    // its root is the sandbox's own cgroup and no host path shows inside.
+    let late_cgroupns = cgroup.is_some() && config.namespaces.cgroup;
+    plan.unshare_cgroup_ns = late_cgroupns;
     plan.fds = [
         stdin.child.as_raw_fd(),
         stdout.child.as_raw_fd(),
@@ -143,7 +155,7 @@ pub fn spawn(
             child_main,
             stack,
             STACK_LEN,
-            namespace_flags(config) | libc::CLONE_PIDFD,
+            (namespace_flags(config) & if late_cgroupns { !libc::CLONE_NEWCGROUP } else { !0 }) | libc::CLONE_PIDFD,
             (&mut plan as *mut ChildPlan).cast(),
             &mut pidfd,
         )
@@ -156,7 +168,10 @@ pub fn spawn(
     let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
     drop((setup_w, life_child, stdin.child, stdout.child, stderr.child));
 
-    let release = idmap.write(pid).map_err(crate::Error::from).and_then(|_| {
+    // Into the cgroups before the child is released: no code of the
+    // workload runs outside them.
+    let attached = cgroup.as_mut().map_or(Ok(()), |cg| cg.attach(pid)).map_err(crate::Error::from);
+    let release = attached.and_then(|_| idmap.write(pid).map_err(crate::Error::from)).and_then(|_| {
         sys::write_all(life_parent.as_raw_fd(), b"G")
             .map_err(|e| SpawnError::Prepare { what: "releasing the child", errno: e as i32 }.into())
     });
@@ -175,6 +190,9 @@ pub fn spawn(
         stdout: stdout.parent,
         stderr: stderr.parent,
         idmap,
+        cgroup,
+        limits: limits.report,
+        cpu_time_limit: config.limits.cpu_time,
     })
 }
 
@@ -429,6 +447,8 @@ fn child_plan(
         workload_stack: std::ptr::null_mut(),
         workload_stack_len: 0,
         signal_fd: -1,
+        rlimits: Vec::new(),
+        unshare_cgroup_ns: false,
     })
 }
 

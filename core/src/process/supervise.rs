@@ -39,6 +39,10 @@ pub struct Child {
     output_limit: Option<u64>,
     /// Holds the id range (and its lock fd) while the sandbox lives.
     idmap: Option<IdMapPlan>,
+    /// The run's cgroups: read, emptied and removed once it has ended.
+    cgroup: Option<crate::cgroup::SandboxCgroup>,
+    limits: crate::cgroup::LimitsReport,
+    cpu_time_limit: Option<Duration>,
 }
 
 #[derive(Clone, Copy)]
@@ -155,6 +159,9 @@ impl Child {
             outcome: None,
             output_limit,
             idmap: Some(s.idmap),
+            cgroup: s.cgroup,
+            limits: s.limits,
+            cpu_time_limit: s.cpu_time_limit,
         }
     }
 
@@ -374,6 +381,12 @@ impl Child {
                 }
             }
         }
+        outcome.limits = self.limits.clone();
+        if let Some(cg) = self.cgroup.take() {
+            outcome.add_cgroup_stats(&cg.stats());
+            drop(cg); // kills any straggler (`--share pid`), removes the cgroups
+        }
+        outcome.note_cpu_time_limit(self.cpu_time_limit);
         self.outcome = Some(outcome);
         // Nothing of the sandbox is left: a handle kept around after the end
         // holds no lifeline and no id-range lock (only its pidfd).

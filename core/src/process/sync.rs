@@ -83,6 +83,8 @@ pub mod step {
     pub const KEYRING: u32 = 17;
     pub const NESTED_USERNS: u32 = 18;
     pub const INNER_USERNS: u32 = 19;
+    pub const CGROUPNS: u32 = 20;
+    pub const RLIMIT: u32 = 21;
     pub const MOUNT_BASE: u32 = 100;
 }
 

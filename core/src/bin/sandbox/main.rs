@@ -30,6 +30,12 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Remove stale sandbox cgroups left by supervisors that died.
+    Gc {
+        /// Parent of the sandbox cgroups (default: SANDBOX_CGROUP_PARENT, `sandbox` or `sandbox-<uid>`).
+        #[arg(long, value_name = "DIR")]
+        cgroup_parent: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -94,6 +100,30 @@ struct RunArgs {
     /// Let the workload keep a capability inside its user namespace (e.g. CHOWN, ALL; repeatable).
     #[arg(long = "cap-add", value_name = "CAP")]
     cap_add: Vec<String>,
+    /// Memory limit (e.g. 256m): hard, swap off where the cgroup allows.
+    #[arg(short = 'm', long, value_name = "SIZE")]
+    memory: Option<String>,
+    /// Maximum number of tasks (processes and threads).
+    #[arg(long = "pids-limit", value_name = "N")]
+    pids_limit: Option<u64>,
+    /// CPU bandwidth as a number of CPUs (e.g. 0.5).
+    #[arg(long, value_name = "CPUS")]
+    cpus: Option<f64>,
+    /// Relative CPU weight, 1 to 10000 (default 100).
+    #[arg(long = "cpu-weight", value_name = "W")]
+    cpu_weight: Option<u64>,
+    /// CPU time per process (e.g. 2s); reported as cpu_time_exceeded.
+    #[arg(long = "cpu-time", value_name = "DURATION")]
+    cpu_time: Option<String>,
+    /// Resource limit nofile=N or fsize=SIZE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    ulimit: Vec<String>,
+    /// Fail instead of starting when a cgroup limit cannot be enforced by a cgroup.
+    #[arg(long = "strict-limits")]
+    strict_limits: bool,
+    /// Parent of the sandbox cgroups, relative to each hierarchy's root.
+    #[arg(long = "cgroup-parent", value_name = "DIR")]
+    cgroup_parent: Option<PathBuf>,
     /// Write the outcome as JSON to FILE ('-' for stdout).
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -124,6 +154,13 @@ fn main() -> ExitCode {
             } else {
                 print!("{}", report.render_table());
             }
+            ExitCode::SUCCESS
+        }
+        Cmd::Gc { cgroup_parent } => {
+            let mut config = SandboxConfig::default();
+            config.limits.cgroup_parent = cgroup_parent;
+            let removed = sandbox_core::cgroup::gc(&config);
+            println!("removed {removed} stale sandbox cgroup(s)");
             ExitCode::SUCCESS
         }
     }
@@ -256,7 +293,38 @@ fn config_from_args(a: &RunArgs) -> Result<SandboxConfig, String> {
     if let Some(t) = &a.timeout {
         c.timeout = Some(parse_duration(t)?);
     }
+    limits_from_args(a, &mut c.limits)?;
     Ok(c)
+}
+
+fn limits_from_args(a: &RunArgs, l: &mut sandbox_core::Limits) -> Result<(), String> {
+    if let Some(m) = &a.memory {
+        l.memory = Some(sandbox_core::config::parse_size("--memory", m).map_err(|e| e.to_string())?);
+    }
+    l.pids = a.pids_limit;
+    l.cpus = a.cpus;
+    l.cpu_weight = a.cpu_weight;
+    if let Some(t) = &a.cpu_time {
+        l.cpu_time = Some(parse_duration(t).map_err(|e| e.replace("--timeout", "--cpu-time"))?);
+    }
+    for u in &a.ulimit {
+        let bad = || format!("--ulimit: '{u}' is not NAME=VALUE; write nofile=64 or fsize=10m");
+        let (name, value) = u.split_once('=').ok_or_else(bad)?;
+        match name {
+            "nofile" => l.nofile = Some(value.parse().map_err(|_| bad())?),
+            "fsize" => {
+                l.fsize = Some(sandbox_core::config::parse_size("--ulimit fsize", value).map_err(|e| e.to_string())?);
+            }
+            other => {
+                return Err(format!(
+                    "--ulimit: '{other}' is not supported; use nofile or fsize (memory, pids and CPU have their own flags)"
+                ));
+            }
+        }
+    }
+    l.strict = a.strict_limits;
+    l.cgroup_parent = a.cgroup_parent.clone();
+    Ok(())
 }
 
 fn parse_volume(v: &str) -> Result<Mount, String> {
