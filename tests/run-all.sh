@@ -47,6 +47,13 @@ procs_after=$(userns_procs)
 if [ "$procs_after" -gt "$procs_before" ]; then
     echo "stray sandbox processes: $procs_before before, $procs_after after"; fail=1
 fi
+# Every per-sandbox cgroup (sbx-*) is removed after its run; the parents
+# (`sandbox`, and the `sandbox-65534` delegation the limit tests set up as an
+# administrator would) may stay, empty.
+for d in /sys/fs/cgroup/*/sandbox*/sbx-* /sys/fs/cgroup/unified/sandbox*/sbx-*; do
+    if [ -e "$d" ]; then echo "stray cgroup: $d"; fail=1; fi
+done
+rmdir /sys/fs/cgroup/*/sandbox-65534 2>/dev/null || true
 if ls -d "${TMPDIR:-/tmp}"/sbx-test-* 2>/dev/null; then
     echo "stray test temp dirs (listed above)"; fail=1
 fi
