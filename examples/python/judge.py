@@ -21,6 +21,9 @@ if n == 3:
         pass
 if n == 4:
     raise SystemExit(f"crash on {n}")
+if n == 6:  # output that is not text must not crash the judge
+    sys.stdout.buffer.write(b"\\xff")
+    raise SystemExit(0)
 print(n * n if n != 2 else 5)
 """
 
@@ -34,7 +37,14 @@ class Case(NamedTuple):
     expected: str
 
 
-CASES = [Case("1\n", "1\n"), Case("2\n", "4\n"), Case("3\n", "9\n"), Case("4\n", "16\n"), Case("5\n", "25\n")]
+CASES = [
+    Case("1\n", "1\n"),
+    Case("2\n", "4\n"),
+    Case("3\n", "9\n"),
+    Case("4\n", "16\n"),
+    Case("5\n", "25\n"),
+    Case("6\n", "36\n"),
+]
 
 
 def verdict(result: sandbox.CompletedRun[str], expected: str) -> str:
@@ -50,7 +60,9 @@ def judge(code: str, cases: List[Case], time_limit: float = 1.0) -> List[str]:
     print(f"{'case':>4}  {'verdict':7}  {'time':>7}  {'cpu':>7}  {'peak mem':>9}")
     verdicts = []
     for i, case in enumerate(cases, 1):
-        result = box.run([PYTHON, "-c", code], input=case.input, capture_output=True, text=True)
+        # errors="replace": a submission's output is untrusted bytes; invalid
+        # UTF-8 (or output cut at the limit) must give a verdict, not an error.
+        result = box.run([PYTHON, "-c", code], input=case.input, capture_output=True, text=True, errors="replace")
         v = verdict(result, case.expected)
         verdicts.append(v)
         u = result.usage
@@ -61,7 +73,7 @@ def judge(code: str, cases: List[Case], time_limit: float = 1.0) -> List[str]:
 def main() -> int:
     verdicts = judge(SUBMISSION, CASES)
     print("verdicts:", " ".join(verdicts))
-    return 0 if verdicts == ["AC", "WA", "TLE", "RE", "AC"] else 1
+    return 0 if verdicts == ["AC", "WA", "TLE", "RE", "AC", "WA"] else 1
 
 
 if __name__ == "__main__":

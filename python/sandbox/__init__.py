@@ -16,7 +16,7 @@ classes of :mod:`sandbox._errors`, each also its builtin namesake.
 from __future__ import annotations
 
 import json
-from typing import Any, Dict
+from typing import Any, Dict, Union
 
 from . import _sandbox
 from ._api import DEVNULL, PIPE, STDOUT, Sandbox, run, run_async
@@ -27,10 +27,12 @@ from ._errors import (
     LimitError,
     SandboxError,
     SetupError,
+    SetupFileNotFoundError,
+    SetupPermissionError,
     TimeoutExpired,
     UnsupportedError,
 )
-from ._options import Bind, Tmpfs
+from ._options import Bind, Tmpfs, to_size
 from ._process import Process
 from ._result import CompletedRun, Usage
 
@@ -52,6 +54,8 @@ __all__ = [
     "ConfigError",
     "UnsupportedError",
     "SetupError",
+    "SetupFileNotFoundError",
+    "SetupPermissionError",
     "ImageError",
     "LimitError",
     "TimeoutExpired",
@@ -66,7 +70,8 @@ def check() -> Dict[str, Any]:
     return report
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: Union[str, int]) -> int:
     """Bytes from a size such as ``"256M"`` (k, m, g, t suffixes; the
-    engine's rules). Raises :class:`ConfigError` for anything else."""
-    return _sandbox.parse_size("size", text)
+    engine's rules) or an int. Raises :class:`ConfigError` for anything
+    else."""
+    return to_size("size", text)

@@ -4,20 +4,36 @@ shaped like ``subprocess.run`` and ``subprocess.Popen``."""
 from __future__ import annotations
 
 import asyncio
+import codecs
+import concurrent.futures
+import errno as _errno
 import functools
 import os
 import subprocess
-from typing import IO, TYPE_CHECKING, Any, Dict, Iterable, Mapping, Optional, Tuple, Union
+import sys
+import threading
+from typing import IO, Any, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _options
-from ._errors import ConfigError
-from ._process import Process
+from ._errors import ConfigError, SetupError
+from ._options import SandboxOptions
+from ._process import Process, check_input
 from ._result import CompletedRun
 
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+# At run time too, so typing.get_type_hints(sandbox.run) resolves.
+if sys.version_info >= (3, 11):
+    from typing import Unpack
+else:  # pragma: no cover - Python 3.9 and 3.10
+    try:
+        from typing_extensions import Unpack
+    except ImportError:
+        from typing import Any as _AnyAlias
 
-    from ._options import SandboxOptions
+        class _UnpackFallback:
+            def __getitem__(self, item: object) -> object:
+                return _AnyAlias
+
+        Unpack = _UnpackFallback()
 
 PIPE = subprocess.PIPE
 STDOUT = subprocess.STDOUT
@@ -60,8 +76,13 @@ class Sandbox:
         self._output_limit = limit
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}={v!r}" for k, v in self._options.items())
-        return f"Sandbox({shown})"
+        # Environment values are often secrets: only their names are shown.
+        def shown(key: str, value: Any) -> str:
+            if key == "env" and isinstance(value, Mapping):
+                return "{" + ", ".join(f"{k!r}: '...'" for k in value) + "}"
+            return repr(value)
+
+        return "Sandbox(" + ", ".join(f"{k}={shown(k, v)}" for k, v in self._options.items()) + ")"
 
     @property
     def options(self) -> Mapping[str, Any]:
@@ -97,13 +118,21 @@ class Sandbox:
         sandbox = self._with(overrides, "spawn")
         argv = _argv(args)
         text = text or encoding is not None or errors is not None
+        _check_codec(encoding, errors)
         fds, own_stdout = _streams(stdin, stdout, stderr)
         try:
             child = sandbox._engine.spawn(argv, sandbox._env, *fds)
+        except BaseException as e:
+            if own_stdout is not None:
+                os.close(own_stdout[0])
+            if isinstance(e, SetupError) and e.filename is None and e.errno in _PROGRAM_ERRNOS:
+                e.filename = os.fsdecode(argv[0])
+            raise
         finally:
             if own_stdout is not None:
                 os.close(own_stdout[1])
-        process = Process(
+        # From here on Process owns every fd (and closes them should it fail).
+        return Process(
             args,
             child,
             text=text,
@@ -112,7 +141,6 @@ class Sandbox:
             output_limit=sandbox._output_limit,
             stdout_fd=own_stdout[0] if own_stdout else None,
         )
-        return process
 
     def run(
         self,
@@ -140,6 +168,7 @@ class Sandbox:
         :class:`CalledProcessError` for any unsuccessful run). Ctrl-C kills
         the sandbox and raises ``KeyboardInterrupt``.
         """
+        check_input(input, text or encoding is not None or errors is not None)
         stdin, stdout, stderr = _run_streams(input, capture_output, stdin, stdout, stderr)
         process = self.spawn(
             args, stdin=stdin, stdout=stdout, stderr=stderr, text=text,
@@ -170,6 +199,26 @@ def _run_streams(
     return stdin, stdout, stderr
 
 
+#: Errors of a program that cannot be started, which name it as ``filename``.
+_PROGRAM_ERRNOS = (_errno.ENOENT, _errno.EACCES, _errno.EPERM)
+
+
+def _check_codec(encoding: Optional[str], errors: Optional[str]) -> None:
+    """Before anything starts: a bad codec is a ConfigError, not a leak."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except (LookupError, TypeError):
+            raise ConfigError(f"encoding: {encoding!r} is not a codec; use e.g. \"utf-8\"") from None
+    if errors is not None:
+        try:
+            codecs.lookup_error(errors)
+        except (LookupError, TypeError):
+            raise ConfigError(
+                f"errors: {errors!r} is not an error handler; use e.g. \"strict\" or \"replace\""
+            ) from None
+
+
 def _argv(args: Args) -> list[bytes]:
     if isinstance(args, (str, bytes, os.PathLike)):
         items: list[Any] = [args]
@@ -191,10 +240,12 @@ def _argv(args: Args) -> list[bytes]:
 
 def _fd(name: str, stream: Stream) -> Optional[int]:
     """The engine's form of a stream: None, PIPE, DEVNULL or an fd."""
-    if stream is None or stream in (PIPE, DEVNULL):
-        return stream  # type: ignore[return-value]
+    if stream is None:
+        return None
     if isinstance(stream, int) and not isinstance(stream, bool):
-        if stream < 0:
+        if stream in (PIPE, DEVNULL):
+            return stream
+        if not 0 <= stream < 2**31:
             raise ConfigError(f"{name}: {stream} is not a stream; use None, PIPE, DEVNULL, a file or an fd")
         return stream
     fileno = getattr(stream, "fileno", None)
@@ -225,6 +276,22 @@ def _streams(
         read_end, write_end = os.pipe()
         return (fd_in, write_end, write_end), (read_end, write_end)
     return (fd_in, fd_out, 1 if fd_out is None else fd_out), None
+
+
+#: Most sandboxes ``run_async`` waits on at once (one thread each).
+RUN_ASYNC_THREADS = 256
+_pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
+_pool_lock = threading.Lock()
+
+
+def _run_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The threads of ``run_async``, made on first use (threads start only
+    as needed)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(RUN_ASYNC_THREADS, thread_name_prefix="sandbox-run")
+        return _pool
 
 
 def run(
@@ -267,20 +334,25 @@ async def run_async(
     check: bool = False,
     **options: Unpack[SandboxOptions],
 ) -> CompletedRun[Any]:
-    """:func:`run` for asyncio: the sandbox runs and is waited for on the
-    loop's default executor, so the event loop is never blocked. Cancelling
-    the task kills the sandbox."""
+    """:func:`run` for asyncio: the sandbox runs and is waited for on a
+    thread of the module's own pool (``sandbox-run-N``, at most
+    ``RUN_ASYNC_THREADS`` at once, more wait their turn), so neither the
+    event loop nor its default executor (``getaddrinfo``,
+    ``asyncio.to_thread``) is ever blocked. Cancelling the task kills the
+    sandbox."""
     _options.check_names(options, "run_async")
     sandbox = Sandbox(**options)
     loop = asyncio.get_running_loop()
+    check_input(input, text or encoding is not None or errors is not None)
     stdin, stdout, stderr = _run_streams(input, capture_output, stdin, stdout, stderr)
     spawn = functools.partial(
         sandbox.spawn, args, stdin=stdin, stdout=stdout, stderr=stderr, text=text,
         encoding=encoding, errors=errors,
     )
-    process = await loop.run_in_executor(None, spawn)
+    pool = _run_pool()
+    process = await loop.run_in_executor(pool, spawn)
     try:
-        out, err = await loop.run_in_executor(None, process.communicate, input)
+        out, err = await loop.run_in_executor(pool, process.communicate, input)
     except BaseException:
         # Cancelled: the executor's communicate() ends once the sandbox is
         # dead, and closes the pipes itself.

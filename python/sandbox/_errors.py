@@ -21,6 +21,8 @@ __all__ = [
     "ConfigError",
     "UnsupportedError",
     "SetupError",
+    "SetupFileNotFoundError",
+    "SetupPermissionError",
     "ImageError",
     "LimitError",
     "TimeoutExpired",
@@ -62,10 +64,20 @@ class UnsupportedError(SandboxError):
         self.feature = feature
         self.stage = stage
 
+    def __reduce__(self) -> Any:
+        return (type(self), (str(self), self.feature, self.stage))
+
 
 class SetupError(SandboxError, OSError):
     """Building the sandbox failed: permission, a missing file or program,
-    or another step. ``errno``, ``filename`` and ``stage`` say which."""
+    or another step. ``errno``, ``filename`` and ``stage`` say which.
+
+    As with OSError, the errno picks a subclass: with ENOENT it is also a
+    ``FileNotFoundError`` (:class:`SetupFileNotFoundError`), with EACCES or
+    EPERM also a ``PermissionError`` (:class:`SetupPermissionError`), so
+    ``except FileNotFoundError`` around former ``subprocess.run`` code keeps
+    working; ``filename`` is then the program or path.
+    """
 
     def __init__(
         self,
@@ -84,6 +96,34 @@ class SetupError(SandboxError, OSError):
 
     def __str__(self) -> str:
         return self._message
+
+    def __reduce__(self) -> Any:
+        return (type(self), (self._message, self.errno, self.filename, self.stage))
+
+
+class SetupFileNotFoundError(SetupError, FileNotFoundError):
+    """A :class:`SetupError` for a file, directory or program not found
+    (errno ENOENT)."""
+
+
+class SetupPermissionError(SetupError, PermissionError):
+    """A :class:`SetupError` for a step refused for lack of permission
+    (errno EACCES or EPERM)."""
+
+
+def setup_error(
+    message: str, errno: Optional[int] = None, filename: Optional[str] = None, stage: Optional[str] = None
+) -> SetupError:
+    """The :class:`SetupError` (sub)class that ``errno`` calls for."""
+    cls = _SETUP_BY_ERRNO.get(errno, SetupError) if errno is not None else SetupError
+    return cls(message, errno, filename, stage)
+
+
+_SETUP_BY_ERRNO = {
+    _errno.ENOENT: SetupFileNotFoundError,
+    _errno.EACCES: SetupPermissionError,
+    _errno.EPERM: SetupPermissionError,
+}
 
 
 class ImageError(SandboxError):
@@ -156,7 +196,7 @@ def from_core(
         return UnsupportedError(message, _FEATURE_OF_STAGE.get(stage, stage), stage)
     if kind in ("permission_denied", "not_found", "setup"):
         code = errno if errno is not None else _DEFAULT_ERRNO.get(kind)
-        return SetupError(message, code, filename, stage)
+        return setup_error(message, code, filename, stage)
     error = SandboxError(message)
     error.stage = stage
     return error

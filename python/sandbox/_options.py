@@ -12,37 +12,38 @@ than ignored.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, TypedDict, Union
 
 from . import _sandbox
 from ._errors import ConfigError
 
-if TYPE_CHECKING:
-    from typing_extensions import Literal, TypedDict
+# Defined at run time (not only for type checkers), so
+# typing.get_type_hints() resolves the signatures that use them.
+StrPath = Union[str, "os.PathLike[str]"]
+StrOrBytes = Union[str, bytes]
+Size = Union[int, str]
 
-    StrPath = Union[str, "os.PathLike[str]"]
-    StrOrBytes = Union[str, bytes]
-    Size = Union[int, str]
 
-    class SandboxOptions(TypedDict, total=False):
-        """Keywords shared by :func:`run`, :class:`Sandbox` and ``spawn``."""
+class SandboxOptions(TypedDict, total=False):
+    """Keywords shared by :func:`run`, :class:`Sandbox` and ``spawn``."""
 
-        timeout: Optional[float]
-        env: Optional[Mapping[StrOrBytes, StrOrBytes]]
-        cwd: Optional[StrPath]
-        network: Literal["none", "host"]
-        rootfs: Optional[StrPath]
-        read_only: bool
-        mounts: Sequence[Union[Bind, Tmpfs, str]]
-        output_limit: Optional[Size]
-        hostname: str
-        user: Union[int, str, Tuple[int, int]]
-        id_mapping: Literal["auto", "subordinate", "host-root"]
-        share: Sequence[Literal["mount", "pid", "ipc", "uts", "net", "cgroup"]]
-        cap_add: Sequence[str]
-        nested_userns: bool
+    timeout: Optional[float]
+    env: Optional[Mapping[StrOrBytes, StrOrBytes]]
+    cwd: Optional[StrPath]
+    network: Literal["none", "host"]
+    rootfs: Optional[StrPath]
+    read_only: bool
+    mounts: Sequence[Union["Bind", "Tmpfs", str]]
+    output_limit: Optional[Size]
+    hostname: str
+    user: Union[int, str, Tuple[int, int]]
+    id_mapping: Literal["auto", "subordinate", "host-root"]
+    share: Sequence[Literal["mount", "pid", "ipc", "uts", "net", "cgroup"]]
+    cap_add: Sequence[str]
+    nested_userns: bool
 
 
 #: Keywords of capabilities that come with later versions of the engine.
@@ -109,6 +110,8 @@ def to_size(name: str, value: Union[int, str]) -> int:
     if isinstance(value, int):
         if value < 0:
             raise ConfigError(f"{name}: {value} is negative; use a number of bytes >= 0")
+        if value >= 2**64:
+            raise ConfigError(f"{name}: {value} is too large; use a number of bytes below 2**64")
         return value
     return _sandbox.parse_size(name, value.strip())
 
@@ -121,15 +124,24 @@ def _output_limit(value: Optional[Union[int, str]]) -> Optional[int]:
     return to_size("output_limit", value)
 
 
+#: Seconds beyond which a timeout is no timeout (the engine's longest
+#: duration, some 584 billion years).
+_TIMEOUT_MAX = float(2**64)
+
+
 def _timeout(value: Optional[float]) -> Optional[float]:
+    """Seconds, or None (no limit) for None, ``math.inf`` or a time too
+    long to represent."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ConfigError(f"timeout: {value!r} is not a positive number of seconds; use e.g. 2 or 0.5")
+    if math.isinf(value) or value >= _TIMEOUT_MAX:
+        return None
     return float(value)
 
 
-_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+_USER = re.compile(r"(\d+)(?::(\d+))?", re.ASCII)
 
 
 def _user(value: Union[int, str, Tuple[int, int]]) -> Tuple[int, int]:
@@ -140,7 +152,7 @@ def _user(value: Union[int, str, Tuple[int, int]]) -> Tuple[int, int]:
     if _is_id(value):
         assert isinstance(value, int)
         return value, value
-    match = _USER.match(value) if isinstance(value, str) else None
+    match = _USER.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ConfigError(
             f"user: {value!r} is not UID[:GID]; write e.g. 1000, \"1000:100\" or (1000, 100)"
@@ -157,11 +169,20 @@ def _is_id(value: object) -> bool:
 
 
 def _mount(index: int, value: Union[Bind, Tmpfs, str]) -> Union[Bind, Tmpfs]:
-    if isinstance(value, (Bind, Tmpfs)):
-        if isinstance(value, Tmpfs):
-            # Checked now so the message names the right mount.
-            _ = value.size is None or to_size(f"mounts[{index}] size", value.size)
-        return value
+    """Checked field by field, so the message names the mount."""
+    where = f"mounts[{index}]"
+    if isinstance(value, Bind):
+        return Bind(
+            _required_path(f"{where} source", value.source),
+            _required_path(f"{where} target", value.target),
+            readonly=_bool(f"{where} readonly", value.readonly),
+        )
+    if isinstance(value, Tmpfs):
+        mode = value.mode
+        if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777):
+            raise ConfigError(f"{where} mode: {mode!r} is not a permission mode; use e.g. 0o1777")
+        size = None if value.size is None else to_size(f"{where} size", value.size)
+        return Tmpfs(_required_path(f"{where} target", value.target), size, mode)
     if isinstance(value, str):
         parts = value.split(":")
         if len(parts) in (2, 3) and all(parts[:2]) and (len(parts) == 2 or parts[2] in ("ro", "rw")):
@@ -177,6 +198,19 @@ def _choice(name: str, value: object, allowed: Sequence[str]) -> str:
         names = ", ".join(repr(a) for a in allowed)
         raise ConfigError(f"{name}: {value!r} is not one of {names}")
     assert isinstance(value, str)
+    return value
+
+
+def _required_path(name: str, value: object) -> str:
+    path = _path(name, value)  # type: ignore[arg-type]
+    if path is None:
+        raise ConfigError(f"{name}: None is not a path; give a str or os.PathLike")
+    return path
+
+
+def _bool(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: {value!r} is not True or False")
     return value
 
 
@@ -212,8 +246,10 @@ def env_pairs(value: Optional[Mapping[Any, Any]]) -> List[Tuple[bytes, bytes]]:
         if not isinstance(key, (str, bytes)) or not isinstance(val, (str, bytes)):
             raise ConfigError(f"env: {key!r}={val!r} is not str or bytes")
         k, v = os.fsencode(key), os.fsencode(val)
-        if not k or b"=" in k or b"\0" in k + v:
+        if not k or b"=" in k or b"\0" in k:
             raise ConfigError(f"env: {key!r} is not a variable name (empty, or has '=' or NUL)")
+        if b"\0" in v:
+            raise ConfigError(f"env: the value of {key!r} contains a NUL byte, which an environment cannot hold")
         pairs.append((k, v))
     return pairs
 
@@ -223,7 +259,7 @@ def compile_options(options: Mapping[str, Any]) -> _sandbox.Sandbox:
     uid, gid = _user(options.get("user", 0))
     return _sandbox.Sandbox(
         rootfs=_path("rootfs", options.get("rootfs")),
-        read_only=bool(options.get("read_only", False)),
+        read_only=_bool("read_only", options.get("read_only", False)),
         mounts=[_mount(i, m) for i, m in enumerate(_mounts_list(options.get("mounts", ())))],
         cwd=_path("cwd", options.get("cwd")),
         hostname=_hostname(options.get("hostname", "sandbox")),
@@ -240,7 +276,7 @@ def compile_options(options: Mapping[str, Any]) -> _sandbox.Sandbox:
             for ns in _strings("share", options.get("share", ()))
         ],
         cap_add=_strings("cap_add", options.get("cap_add", ())),
-        nested_userns=bool(options.get("nested_userns", False)),
+        nested_userns=_bool("nested_userns", options.get("nested_userns", False)),
     )
 
 
@@ -257,10 +293,13 @@ def _hostname(value: object) -> str:
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> Dict[str, Any]:
-    """``base`` with ``overrides`` on top; ``env`` is merged key by key."""
+    """``base`` with ``overrides`` on top; ``env`` is merged key by key
+    (``env=None`` adds nothing)."""
     out = dict(base)
     for key, value in overrides.items():
-        if key == "env" and value is not None and out.get("env") is not None:
+        if key == "env" and value is None:
+            continue
+        if key == "env" and isinstance(value, Mapping) and isinstance(out.get("env"), Mapping):
             out["env"] = {**out["env"], **value}
         else:
             out[key] = value

@@ -7,6 +7,7 @@ sandbox's own timeout keeps being enforced and Ctrl-C is noticed promptly.
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import select
@@ -17,13 +18,15 @@ from types import TracebackType
 from typing import IO, Any, Dict, List, Optional, Tuple, Type, Union
 
 from . import _sandbox
-from ._errors import TimeoutExpired
+from ._errors import ConfigError, TimeoutExpired
 from ._result import CompletedRun, Usage, returncode_of, signal_of, usage_of
 
 #: Longest select() between two checks of the sandbox (timeout, end).
 _SLICE = 0.05
 _PIPE_BUF = getattr(select, "PIPE_BUF", 512)
 _READ_CHUNK = 65536
+#: Highest signal number Linux has (SIGRTMAX).
+_SIGNAL_MAX = 64
 
 
 class _Capture:
@@ -47,6 +50,34 @@ class _Capture:
 
     def value(self) -> bytes:
         return b"".join(self.parts)
+
+
+class _Tap(io.RawIOBase):
+    """The fd under a reading file object. While ``frozen`` it reads
+    nothing (as a non-blocking fd with no data would), so the file object
+    gives up only what it already buffered."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._file = io.FileIO(fd, "rb")
+        self.frozen = False
+
+    def readable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        if self.frozen:
+            return None
+        return self._file.readinto(buffer)
+
+    def close(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            super().close()
 
 
 class Process:
@@ -93,33 +124,62 @@ class Process:
         #: are read).
         self._captures: Dict[int, _Capture] = {}
         self._fds: Dict[str, int] = {}
+        self._taps: Dict[int, _Tap] = {}
+        #: What communicate() still has to write (kept across a timeout,
+        #: like subprocess's ``_input``), and how far it got.
+        self._input: Optional[bytes] = None
         self._input_offset = 0
+        self._communication_started = False
         self.stdin: Optional[IO[Any]] = None
         self.stdout: Optional[IO[Any]] = None
         self.stderr: Optional[IO[Any]] = None
         fd_in, fd_out, fd_err = child.take_pipes()
         if stdout_fd is not None:  # stderr=STDOUT into a pipe made by the caller
             fd_out = stdout_fd
-        if fd_in is not None:
-            self.stdin = self._wrap(fd_in, "wb")
-        if fd_out is not None:
-            self.stdout = self._wrap(fd_out, "rb")
-            self._fds["stdout"] = fd_out
-        if fd_err is not None:
-            self.stderr = self._wrap(fd_err, "rb")
-            self._fds["stderr"] = fd_err
+        pending = [fd for fd in (fd_in, fd_out, fd_err) if fd is not None]
+        try:
+            if fd_in is not None:
+                pending.remove(fd_in)
+                self.stdin = self._wrap(fd_in, "wb")
+            if fd_out is not None:
+                pending.remove(fd_out)
+                self.stdout = self._wrap(fd_out, "rb")
+                self._fds["stdout"] = fd_out
+            if fd_err is not None:
+                pending.remove(fd_err)
+                self.stderr = self._wrap(fd_err, "rb")
+                self._fds["stderr"] = fd_err
+        except BaseException:
+            # Nothing may leak: the raw fds not yet owned by a file object,
+            # and the file objects made so far. Dropping the child then
+            # kills the sandbox.
+            for fd in pending:
+                os.close(fd)
+            self._close_pipes()
+            raise
 
     def _wrap(self, fd: int, mode: str) -> IO[Any]:
-        raw = open(fd, mode, buffering=0 if mode == "wb" else -1)
+        """A file object that owns ``fd`` (closed here should this fail)."""
+        raw: IO[Any]
+        if mode == "wb":
+            raw = open(fd, mode, buffering=0)
+        else:
+            tap = _Tap(fd)
+            self._taps[fd] = tap
+            raw = io.BufferedReader(tap)
         if not self._text:
             return raw
-        return io.TextIOWrapper(
-            io.BufferedWriter(raw) if mode == "wb" else raw,  # type: ignore[arg-type]
-            encoding=self._encoding,
-            errors=self._errors,
-            write_through=mode == "wb",
-            line_buffering=False,
-        )
+        try:
+            return io.TextIOWrapper(
+                io.BufferedWriter(raw) if mode == "wb" else raw,  # type: ignore[arg-type]
+                encoding=self._encoding,
+                errors=self._errors,
+                write_through=mode == "wb",
+                line_buffering=False,
+            )
+        except BaseException:
+            raw.close()
+            raise
 
     # -- life cycle ----------------------------------------------------------
 
@@ -151,10 +211,11 @@ class Process:
     def wait(self, timeout: Optional[float] = None) -> int:
         """Waits for the end, at most ``timeout`` seconds; raises
         :class:`sandbox.TimeoutExpired` (the sandbox keeps running) when the
-        time is up. The GIL is released meanwhile."""
+        time is up. The GIL is released meanwhile. ``stdin`` stays open
+        (as with subprocess): close it first if the workload reads it to
+        the end. ``None``, ``math.inf`` or any time too long to represent
+        waits as long as it takes."""
         if self.returncode is None:
-            if self.stdin is not None:
-                self._close(self.stdin)
             outcome = self._child.wait(timeout)
             if outcome is None:
                 raise TimeoutExpired(self.args, timeout if timeout is not None else 0.0)
@@ -165,8 +226,9 @@ class Process:
     def send_signal(self, sig: int) -> None:
         """Sends ``sig`` to the sandbox's init, which forwards SIGTERM,
         SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2 and SIGWINCH to the workload."""
+        number = _signal_number(sig)
         if self.poll() is None:
-            self._child.send_signal(int(sig))
+            self._child.send_signal(number)
 
     def terminate(self) -> None:
         """SIGTERM to the workload (forwarded by the sandbox's init)."""
@@ -197,11 +259,26 @@ class Process:
         Captured streams keep at most the sandbox's ``output_limit`` bytes
         each (``stdout_truncated``/``stderr_truncated`` tell). With
         ``timeout``, raises :class:`sandbox.TimeoutExpired` when the time is
-        up; the sandbox keeps running and a later call picks up where this
-        one stopped, as with subprocess.
+        up; the sandbox keeps running and a later call (without ``input``)
+        picks up where this one stopped, input not yet written included, as
+        with subprocess.
+
+        With ``text=True``, output cut at the limit is decoded up to its
+        last whole character; output that is not valid in the encoding
+        raises ``UnicodeDecodeError`` as with subprocess (the run has ended
+        by then: ``returncode`` is set); ``errors="replace"`` avoids that.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
         data = self._encode_input(input)
+        if self._communication_started and data is not None:
+            raise ValueError("communicate: cannot send input after starting communication; call it without input")
+        if data is not None and (self.stdin is None or self.stdin.closed):
+            raise ValueError("communicate: input given but stdin is not an open pipe; spawn with stdin=PIPE and do not close it")
+        if not self._communication_started:
+            self._input = data
+        self._communication_started = True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        data = self._input
+        self._take_buffered()
         selector = self._selector(data)
         try:
             while selector.get_map():
@@ -225,19 +302,58 @@ class Process:
         )
 
     def _encode_input(self, input: Optional[Union[str, bytes]]) -> Optional[bytes]:
+        check_input(input, self._text)
         if input is None:
             return None
         if isinstance(input, str):
-            if not self._text:
-                raise TypeError("input: a str needs text=True (or pass bytes)")
             return input.encode(self._encoding or "utf-8", self._errors)
-        return bytes(input)
+        return bytes(memoryview(input))
+
+    def _take_buffered(self) -> None:
+        """What the caller's own reads (``p.stdout.readline()``) left in a
+        file object's buffer belongs to the result too: move it into the
+        capture before reading the fd directly."""
+        for name, stream in (("stdout", self.stdout), ("stderr", self.stderr)):
+            cap = self._capture(name)
+            if stream is None or stream.closed or cap is None:
+                continue
+            tap = self._taps[self._fds[name]]
+            tap.frozen = True  # only what the file object already holds
+            try:
+                if isinstance(stream, io.TextIOWrapper):
+                    self._take_text(stream, cap)
+                else:
+                    while True:
+                        chunk = stream.read1(_READ_CHUNK)  # type: ignore[attr-defined]
+                        if not chunk:
+                            break
+                        cap.add(chunk)
+            finally:
+                tap.frozen = False
+
+    def _take_text(self, stream: io.TextIOWrapper, cap: _Capture) -> None:
+        """Decoded text not yet returned, then the rest of its buffer; the
+        bytes of a character cut at the buffer's end come back through the
+        decode error (a non-strict ``errors`` turns them into its own
+        replacement, a rare edge accepted here)."""
+        parts: List[str] = []
+        try:
+            while True:
+                char = stream.read(1)
+                if not char:
+                    break
+                parts.append(char)
+        except UnicodeDecodeError as e:
+            cap.add("".join(parts).encode(self._encoding or "utf-8", self._errors))
+            cap.add(bytes(e.object[e.start :]))
+            return
+        cap.add("".join(parts).encode(self._encoding or "utf-8", self._errors))
 
     def _selector(self, data: Optional[bytes]) -> selectors.BaseSelector:
         selector = selectors.DefaultSelector()
         if self.stdin is not None and not self.stdin.closed:
             if data is not None and self._input_offset < len(data):
-                self.stdin.flush()
+                _flush(self.stdin)
                 selector.register(self.stdin.fileno(), selectors.EVENT_WRITE)
             else:
                 self._close(self.stdin)
@@ -317,11 +433,14 @@ class Process:
                 continue
             setattr(self, f"{name}_truncated", cap.truncated)
             raw = cap.value()
-            outs.append(self._decode(raw) if self._text else raw)
+            outs.append(self._decode(raw, cap.truncated) if self._text else raw)
         return outs[0], outs[1]
 
-    def _decode(self, raw: bytes) -> str:
-        text = raw.decode(self._encoding or "utf-8", self._errors)
+    def _decode(self, raw: bytes, truncated: bool) -> str:
+        """Like subprocess; output cut at the limit may end in the middle
+        of a character, which is dropped rather than an error."""
+        decoder = codecs.getincrementaldecoder(self._encoding or "utf-8")(self._errors)
+        text = decoder.decode(raw, final=not truncated)
         return text.replace("\r\n", "\n").replace("\r", "\n")
 
     def _close(self, stream: IO[Any]) -> None:
@@ -334,6 +453,32 @@ class Process:
         for stream in (self.stdin, self.stdout, self.stderr):
             if stream is not None and not stream.closed:
                 self._close(stream)
+
+
+def check_input(input: object, text: bool) -> None:
+    """``input`` must be bytes-like, or a str with ``text=True``."""
+    if input is None:
+        return
+    if isinstance(input, str):
+        if not text:
+            raise TypeError("input: a str needs text=True (or pass bytes)")
+        return
+    if isinstance(input, (bytes, bytearray, memoryview)):
+        return
+    raise TypeError(f"input: {type(input).__name__} is not bytes-like; give bytes (or a str with text=True)")
+
+
+def _signal_number(sig: object) -> int:
+    if isinstance(sig, bool) or not isinstance(sig, int) or not 0 <= sig <= _SIGNAL_MAX:
+        raise ConfigError(f"signal: {sig!r} is not a signal number; use e.g. signal.SIGTERM (1 to {_SIGNAL_MAX})")
+    return int(sig)
+
+
+def _flush(stream: IO[Any]) -> None:
+    try:
+        stream.flush()
+    except BrokenPipeError:
+        pass
 
 
 def _readable_now(fd: int) -> bool:

@@ -5,7 +5,7 @@
 use crate::errors::{config_error, to_py};
 use crate::outcome::PyOutcome;
 use pyo3::prelude::*;
-use sandbox_core::{Child, Stdio};
+use sandbox_core::{Child, Outcome, Stdio};
 use std::os::fd::{BorrowedFd, IntoRawFd};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -58,34 +58,71 @@ impl StdioArg {
     }
 }
 
+/// The engine's handle while the sandbox runs; only its outcome once it
+/// has ended, so an ended `Process` kept by Python holds no fd (pidfd,
+/// lifeline, id-map slot lock) and no lock.
+enum State {
+    Running(Child),
+    Ended(Outcome),
+}
+
 /// A running sandbox. Dropping it kills the whole sandbox.
 #[pyclass(frozen, name = "Child", module = "sandbox._sandbox")]
 pub struct PyChild {
     pid: u32,
     /// Host-side ends of piped streams, until the Python half takes them.
+    /// Stdin is taken here, so nothing in the engine ever closes it behind
+    /// the caller's back: only the Python half does.
     pipes: Mutex<[Option<std::fs::File>; 3]>,
-    child: Mutex<Child>,
+    state: Mutex<State>,
 }
 
 impl PyChild {
     pub fn new(mut child: Child) -> PyChild {
         let pipes = [child.stdin.take(), child.stdout.take(), child.stderr.take()];
-        PyChild { pid: child.id(), pipes: Mutex::new(pipes), child: Mutex::new(child) }
+        PyChild { pid: child.id(), pipes: Mutex::new(pipes), state: Mutex::new(State::Running(child)) }
     }
 
     /// The lock is only ever taken with the GIL released, so a thread
     /// waiting here never blocks the interpreter; a panic while holding it
-    /// cannot leave the Child half-updated, so a poisoned lock is usable.
-    fn lock(&self) -> MutexGuard<'_, Child> {
-        self.child.lock().unwrap_or_else(|p| p.into_inner())
+    /// cannot leave the state half-updated, so a poisoned lock is usable.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One slice of waiting, GIL released.
+    /// One slice of waiting, GIL released. Once the outcome is known the
+    /// engine's handle is dropped (it has ended: nothing to kill), which
+    /// closes every fd it held.
     fn wait_slice(&self, py: Python<'_>, slice: Duration) -> PyResult<Option<PyOutcome>> {
-        let done = py.detach(|| self.lock().wait_timeout(slice));
-        done.map(|o| o.as_ref().map(PyOutcome::from)).map_err(|e| to_py(py, &e))
+        let done = py.detach(|| {
+            let mut state = self.lock();
+            let outcome = match &mut *state {
+                State::Ended(o) => return Ok(Some(PyOutcome::from(&*o))),
+                State::Running(child) => child.wait_timeout(slice)?,
+            };
+            Ok(outcome.map(|o| {
+                let py_outcome = PyOutcome::from(&o);
+                *state = State::Ended(o);
+                py_outcome
+            }))
+        });
+        done.map_err(|e| to_py(py, &e))
     }
 }
+
+/// When a wait of `timeout` seconds ends: `None` for no limit (None,
+/// infinity, or a time too far away to represent, as subprocess waits
+/// forever for those); an error for NaN and negative values.
+fn deadline_of(py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<Instant>> {
+    match timeout {
+        None => Ok(None),
+        Some(t) if t >= 0.0 => Ok(Duration::try_from_secs_f64(t).ok().and_then(|d| Instant::now().checked_add(d))),
+        Some(t) => Err(config_error(py, format!("timeout: {t:?} is not a number of seconds >= 0"))),
+    }
+}
+
+/// Highest signal number Linux has (SIGRTMAX).
+const SIGNAL_MAX: i32 = 64;
 
 #[pymethods]
 impl PyChild {
@@ -109,13 +146,7 @@ impl PyChild {
     /// and leaves the sandbox running for the caller to kill.
     #[pyo3(signature = (timeout=None))]
     fn wait(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Option<PyOutcome>> {
-        let until = match timeout {
-            None => None,
-            Some(t) if t.is_finite() && t >= 0.0 => Some(Instant::now() + Duration::from_secs_f64(t)),
-            Some(t) => {
-                return Err(config_error(py, format!("timeout: {t} is not a number of seconds >= 0")));
-            }
-        };
+        let until = deadline_of(py, timeout)?;
         loop {
             let left = until.map(|u| u.saturating_duration_since(Instant::now()));
             let slice = left.map_or(SLICE, |l| l.min(SLICE));
@@ -137,12 +168,24 @@ impl PyChild {
 
     /// Kills every process of the sandbox (a no-op once it has ended).
     fn kill(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| self.lock().kill()).map_err(|e| to_py(py, &e))
+        let done = py.detach(|| match &mut *self.lock() {
+            State::Running(child) => child.kill(),
+            State::Ended(_) => Ok(()),
+        });
+        done.map_err(|e| to_py(py, &e))
     }
 
     /// Sends `signal` to the sandbox's init, which forwards SIGTERM,
     /// SIGINT, SIGHUP, SIGQUIT, SIGUSR1/2 and SIGWINCH to the workload.
-    fn send_signal(&self, py: Python<'_>, signal: i32) -> PyResult<()> {
-        py.detach(|| self.lock().signal(signal)).map_err(|e| to_py(py, &e))
+    /// A no-op once the sandbox has ended.
+    fn send_signal(&self, py: Python<'_>, signal: i64) -> PyResult<()> {
+        let Some(sig) = i32::try_from(signal).ok().filter(|s| (0..=SIGNAL_MAX).contains(s)) else {
+            return Err(config_error(py, format!("signal: {signal} is not a signal number; use 1 to {SIGNAL_MAX}")));
+        };
+        let done = py.detach(|| match &*self.lock() {
+            State::Running(child) => child.signal(sig),
+            State::Ended(_) => Ok(()),
+        });
+        done.map_err(|e| to_py(py, &e))
     }
 }

@@ -165,7 +165,7 @@ fn id_mapping_of(py: Python<'_>, name: &str) -> PyResult<IdMapping> {
 fn timeout_of(py: Python<'_>, secs: f64) -> PyResult<Duration> {
     match Duration::try_from_secs_f64(secs) {
         Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(config_error(py, format!("timeout: {secs} is not a positive number of seconds; use e.g. 2 or 0.5"))),
+        _ => Err(config_error(py, format!("timeout: {secs:?} is not a positive number of seconds; use e.g. 2 or 0.5"))),
     }
 }
 

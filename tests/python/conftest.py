@@ -2,29 +2,79 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 import time
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
+
+import sandbox
 
 ROOTLESS_ENV = "SANDBOX_TEST_ROOTLESS"
 
 
+#: The user namespaces of the sandboxes this test process started (every
+#: sandbox has its own), so the leftover check counts only ours, whatever
+#: other suites run on the machine at the same time.
+_OUR_USERNS: set[str] = set()
+
+
+def _record_userns(init: Any) -> None:
+    original = init
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        try:
+            _OUR_USERNS.add(os.readlink(f"/proc/{self.pid}/ns/user"))
+        except OSError:
+            pass  # already ended and reaped: nothing of it is left
+
+    sandbox._process.Process.__init__ = wrapper  # type: ignore[method-assign]
+
+
+_record_userns(sandbox._process.Process.__init__)
+
+
+def _descendants() -> set[int]:
+    """Processes below this one (a sandbox's init and, in its pid
+    namespace, everything it runs)."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+            parent[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found: set[int] = set()
+    frontier = {os.getpid()}
+    while frontier:
+        frontier = {pid for pid, ppid in parent.items() if ppid in frontier and pid not in found}
+        found |= frontier
+    return found
+
+
 def sandbox_procs() -> int:
-    """Processes in any user namespace but ours: a leaked sandbox."""
+    """Processes of this test process's sandboxes still alive: in a user
+    namespace one of them made, or below this process in a foreign one."""
     mine = os.readlink("/proc/self/ns/user")
+    below = _descendants()
     count = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if os.readlink(f"/proc/{entry}/ns/user") != mine:
-                count += 1
+            ns = os.readlink(f"/proc/{entry}/ns/user")
         except OSError:
             continue
+        if ns in _OUR_USERNS or (ns != mine and int(entry) in below):
+            count += 1
     return count
 
 

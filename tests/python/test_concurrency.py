@@ -65,13 +65,35 @@ def test_run_async_captures_and_cancels() -> None:
     async def main() -> None:
         r = await sandbox.run_async(["cat"], input=b"x", capture_output=True)
         assert r.stdout == b"x"
-        task = asyncio.ensure_future(sandbox.run_async(["sleep", "100"]))
+        task = asyncio.ensure_future(sandbox.run_async(["sleep", nap]))
         await asyncio.sleep(0.3)
+        assert procs_running(nap) == 1
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
 
+    nap = unique_sleep()
     asyncio.run(main())
+    deadline = time.monotonic() + 3
+    while procs_running(nap) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert procs_running(nap) == 0
+
+
+def test_run_async_leaves_the_default_executor_free() -> None:
+    async def main() -> tuple[float, list[int]]:
+        runs = [asyncio.ensure_future(sandbox.run_async(["sleep", "1.5"], timeout=30)) for _ in range(64)]
+        await asyncio.sleep(0.3)
+        start = time.monotonic()
+        await asyncio.to_thread(lambda: None)
+        await asyncio.get_running_loop().getaddrinfo("localhost", 80)
+        waited = time.monotonic() - start
+        return waited, [r.returncode for r in await asyncio.gather(*runs)]
+
+    waited, codes = asyncio.run(main())
+    assert waited < 0.5 and codes == [0] * 64
+    names = {t.name for t in threading.enumerate()}
+    assert any(n.startswith("sandbox-run") for n in names)
 
 
 @pytest.mark.parametrize("capture", [False, True])

@@ -120,3 +120,117 @@ def test_called_process_error_pickles() -> None:
         sandbox.run(["false"], check=True)
     again = pickle.loads(pickle.dumps(info.value))
     assert again.returncode == 1 and again.result.returncode == 1
+
+
+# -- review fixes --------------------------------------------------------------
+
+
+def test_setup_error_pickles() -> None:
+    e = sandbox._errors.from_core("setup", "mount", errno.EBUSY, "/x", "mount failed")
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is sandbox.SetupError
+    assert (str(again), again.errno, again.filename, again.stage) == ("mount failed", errno.EBUSY, "/x", "mount")
+    with pytest.raises(sandbox.SetupError) as info:
+        sandbox.run(["/nonexistent"])
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is type(info.value) and isinstance(again, FileNotFoundError)
+    assert (str(again), again.errno, again.filename) == (str(info.value), errno.ENOENT, "/nonexistent")
+
+
+def test_unsupported_error_pickles() -> None:
+    e = sandbox._errors.from_core("unsupported", "idmap", None, None, "no subordinate ids")
+    again = pickle.loads(pickle.dumps(e))
+    assert type(again) is sandbox.UnsupportedError
+    assert (str(again), again.feature, again.stage) == ("no subordinate ids", "subordinate_ids", "idmap")
+
+
+def test_other_errors_pickle() -> None:
+    for e in (sandbox.ConfigError("x: bad"), sandbox.TimeoutExpired(["a"], 1.5, b"o", b"e")):
+        again = pickle.loads(pickle.dumps(e))
+        assert type(again) is type(e) and str(again) == str(e)
+
+
+def test_program_not_found_is_file_not_found_error() -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        sandbox.run(["/nonexistent"])
+    e = info.value
+    assert isinstance(e, sandbox.SetupError) and e.errno == errno.ENOENT and e.filename == "/nonexistent"
+    assert type(e).__name__ == "SetupFileNotFoundError"
+    with pytest.raises(FileNotFoundError) as info:
+        sandbox.run(["no-such-program-x"])
+    assert info.value.filename == "no-such-program-x"
+
+
+def test_program_not_executable_is_permission_error(tmp_dir: str) -> None:
+    script = os.path.join(tmp_dir, "script")
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\n")
+    os.chmod(script, 0o644)
+    with pytest.raises(PermissionError) as info:
+        sandbox.run(["/w/script"], mounts=[f"{tmp_dir}:/w:ro"])
+    assert isinstance(info.value, sandbox.SetupError) and info.value.filename == "/w/script"
+    assert type(info.value).__name__ == "SetupPermissionError"
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"output_limit": 2**70}, "output_limit: 1180591620717411303424 is too large; use a number of bytes below 2**64"),
+        ({"stdout": 2**40}, "stdout: 1099511627776 is not a stream; use None, PIPE, DEVNULL, a file or an fd"),
+        ({"stdin": -1.0}, "stdin: -1.0 is not a stream; use None, PIPE, DEVNULL, a file or an fd"),
+        ({"mounts": [sandbox.Tmpfs(5)]}, "mounts[0] target: 5 is not a path; give a str or os.PathLike"),  # type: ignore[arg-type]
+        ({"mounts": ["/a:/b", sandbox.Tmpfs("/t", mode="x")]}, "mounts[1] mode: 'x' is not a permission mode; use e.g. 0o1777"),  # type: ignore[arg-type]
+        ({"mounts": [sandbox.Tmpfs("/t", mode=0o10000)]}, "mounts[0] mode: 4096 is not a permission mode; use e.g. 0o1777"),
+        ({"mounts": [sandbox.Bind(None, "/x")]}, "mounts[0] source: None is not a path; give a str or os.PathLike"),  # type: ignore[arg-type]
+        ({"mounts": [sandbox.Bind("/usr", "/x", "yes")]}, "mounts[0] readonly: 'yes' is not True or False"),  # type: ignore[arg-type]
+        ({"read_only": "no"}, "read_only: 'no' is not True or False"),
+        ({"nested_userns": "no"}, "nested_userns: 'no' is not True or False"),
+        ({"user": "1\n"}, "user: '1\\n' is not UID[:GID]; write e.g. 1000, \"1000:100\" or (1000, 100)"),
+        ({"env": {"A": "a\0b"}}, "env: the value of 'A' contains a NUL byte, which an environment cannot hold"),
+        ({"encoding": "bogus"}, "encoding: 'bogus' is not a codec; use e.g. \"utf-8\""),
+        ({"errors": "bogus"}, "errors: 'bogus' is not an error handler; use e.g. \"strict\" or \"replace\""),
+    ],
+)
+def test_more_config_errors(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(sandbox.ConfigError) as info:
+        sandbox.run(["true"], **kwargs)
+    assert str(info.value) == message
+
+
+def test_huge_sandbox_timeout_message_is_short() -> None:
+    with pytest.raises(sandbox.ConfigError) as info:
+        sandbox._sandbox.Sandbox(
+            rootfs=None, read_only=False, mounts=[], cwd=None, hostname="h", network="none",
+            timeout=1e300, output_limit=None, uid=0, gid=0, id_mapping="auto", share=[],
+            cap_add=[], nested_userns=False,
+        )
+    assert str(info.value) == "timeout: 1e300 is not a positive number of seconds; use e.g. 2 or 0.5"
+
+
+@pytest.mark.parametrize("value", [5, [65, 66], {"a": 1}])
+def test_input_must_be_bytes_like(value: object) -> None:
+    with pytest.raises(TypeError, match="^input: .* is not bytes-like"):
+        sandbox.run(["cat"], input=value)  # type: ignore[arg-type]
+    assert sandbox.run(["cat"], input=bytearray(b"ok"), capture_output=True).stdout == b"ok"
+    assert sandbox.run(["cat"], input=memoryview(b"ok"), capture_output=True).stdout == b"ok"
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_failures_leak_no_fds() -> None:
+    failing = [
+        lambda: sandbox.run(["/nonexistent"], stdout=sandbox.PIPE, stderr=sandbox.STDOUT),
+        lambda: sandbox.run(["/nonexistent"], capture_output=True, input=b"x"),
+        lambda: sandbox.run(["true"], capture_output=True, encoding="bogus"),
+        lambda: sandbox.Sandbox().spawn(["cat"], stdin=sandbox.PIPE, stdout=sandbox.PIPE, errors="bogus"),
+        lambda: sandbox.run(["cat"], input=5, capture_output=True),  # type: ignore[arg-type]
+        lambda: sandbox.run(["true"], stdout=sandbox.PIPE, stderr=sandbox.STDOUT, stdin=-5),
+    ]
+    before = _open_fds()
+    for _ in range(20):
+        for call in failing:
+            with pytest.raises((sandbox.SandboxError, TypeError, ValueError)):
+                call()
+    assert _open_fds() == before

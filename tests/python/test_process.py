@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import time
@@ -89,3 +90,94 @@ def test_sandbox_timeout_holds_while_only_reading_stdout() -> None:
 def test_spawn_overrides() -> None:
     with sandbox.Sandbox().spawn(["hostname"], stdout=sandbox.PIPE, hostname="h2") as p:
         assert p.communicate()[0] == b"h2\n"
+
+
+# -- review fixes: waits, stdin, retries, buffered reads, fds ------------------
+
+
+@pytest.mark.parametrize("timeout", [1e300, 1e19, math.inf, 2.0**64])
+def test_huge_wait_timeouts_mean_no_limit(timeout: float) -> None:
+    with sandbox.Sandbox().spawn(["sleep", "0.1"]) as p:
+        assert p.wait(timeout) == 0
+    with sandbox.Sandbox().spawn(["cat"], stdin=sandbox.PIPE, stdout=sandbox.PIPE) as p:
+        assert p.communicate(b"kept", timeout=timeout) == (b"kept", None)
+        assert p.wait(timeout) == 0
+
+
+def test_bad_wait_timeouts_are_config_errors() -> None:
+    with sandbox.Sandbox().spawn(["sleep", "10"]) as p:
+        for bad in (math.nan, -1.0):
+            with pytest.raises(sandbox.ConfigError, match="^timeout: "):
+                p.wait(bad)
+
+
+def test_wait_leaves_stdin_open() -> None:
+    with sandbox.Sandbox().spawn(["cat"], stdin=sandbox.PIPE, stdout=sandbox.PIPE) as p:
+        assert p.stdin is not None
+        p.stdin.write(b"one\n")
+        with pytest.raises(sandbox.TimeoutExpired):
+            p.wait(0.2)
+        assert not p.stdin.closed
+        p.stdin.write(b"two\n")
+        assert p.communicate(b"three\n") == (b"one\ntwo\nthree\n", None)
+
+
+def test_communicate_input_with_closed_stdin_is_an_error() -> None:
+    with sandbox.Sandbox().spawn(["cat"], stdin=sandbox.PIPE, stdout=sandbox.PIPE) as p:
+        assert p.stdin is not None
+        p.stdin.close()
+        with pytest.raises(ValueError, match="stdin is not an open pipe"):
+            p.communicate(b"lost")
+        assert p.communicate() == (b"", None)
+    with sandbox.Sandbox().spawn(["true"]) as p:
+        with pytest.raises(ValueError, match="stdin is not an open pipe"):
+            p.communicate(b"nowhere")
+
+
+def test_communicate_retry_keeps_unsent_input() -> None:
+    data = bytes(range(256)) * 782  # 200192 bytes: far more than a pipe holds
+    with sandbox.Sandbox().spawn(["sh", "-c", "sleep 0.6; cat"], stdin=sandbox.PIPE, stdout=sandbox.PIPE) as p:
+        with pytest.raises(sandbox.TimeoutExpired):
+            p.communicate(data, timeout=0.2)
+        with pytest.raises(ValueError, match="cannot send input after starting"):
+            p.communicate(b"more", timeout=5)
+        out, _ = p.communicate(timeout=10)
+    assert out == data
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_communicate_after_readline_keeps_buffered_output(text: bool) -> None:
+    script = "printf 'first\\nsecond\\n'; sleep 0.3; printf 'th\\303\\251rd\\n'"
+    with sandbox.Sandbox().spawn(["sh", "-c", script], stdout=sandbox.PIPE, text=text) as p:
+        assert p.stdout is not None
+        assert p.stdout.readline() == ("first\n" if text else b"first\n")
+        out, _ = p.communicate(timeout=5)
+    assert out == ("second\nthérd\n" if text else "second\nthérd\n".encode())
+
+
+def test_send_signal_checks_the_number() -> None:
+    with sandbox.Sandbox().spawn(["sleep", "10"]) as p:
+        for bad in (99, -1, 2**40, "TERM", 1.5):
+            with pytest.raises(sandbox.ConfigError, match="^signal: "):
+                p.send_signal(bad)  # type: ignore[arg-type]
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(5) == -signal.SIGTERM
+        p.send_signal(signal.SIGTERM)  # ended: a no-op
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_ended_processes_hold_no_fds() -> None:
+    box = sandbox.Sandbox()
+    before = _open_fds()
+    ended = []
+    for _ in range(100):
+        p = box.spawn(["true"])
+        p.wait(10)
+        ended.append(p)
+    assert _open_fds() == before
+    assert all(p.returncode == 0 for p in ended)
+    p.kill()  # all no-ops once ended
+    assert p.poll() == 0 and p.wait() == 0

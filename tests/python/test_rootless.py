@@ -15,7 +15,7 @@ from conftest import ROOTLESS_ENV, is_root
 
 NOBODY = 65534
 #: The suites re-run without root.
-RERUN = ["test_isolation.py", "test_run.py", "test_errors.py", "test_process.py"]
+RERUN = ["test_isolation.py", "test_run.py", "test_errors.py", "test_process.py", "test_concurrency.py"]
 
 
 def _drop_to_nobody() -> None:

@@ -201,3 +201,51 @@ def test_check_reports_features() -> None:
 def test_module_surface() -> None:
     assert set(sandbox.__all__) <= set(dir(sandbox))
     assert sys.modules["sandbox._sandbox"].__name__ == "sandbox._sandbox"
+
+
+# -- review fixes --------------------------------------------------------------
+
+
+def test_text_output_cut_mid_character_decodes() -> None:
+    # "é" is two bytes: a limit of 3 cuts the second one in half.
+    r = sandbox.run(["printf", "a\\303\\251\\303\\251"], capture_output=True, text=True, output_limit=4)
+    assert (r.stdout, r.stdout_truncated) == ("aé", True)
+    r = sandbox.run(["printf", "a\\303\\251"], capture_output=True, text=True, output_limit=2)
+    assert (r.stdout, r.stdout_truncated) == ("a", True)
+
+
+def test_text_output_invalid_utf8_with_errors_replace() -> None:
+    r = sandbox.run(["printf", "ok\\377"], capture_output=True, text=True, errors="replace")
+    assert r.stdout == "ok\ufffd" and r.returncode == 0
+
+
+def test_env_none_override_keeps_the_sandbox_env() -> None:
+    box = sandbox.Sandbox(env={"A": "1"})
+    assert box.run(["sh", "-c", "echo $A"], capture_output=True, env=None).stdout == b"1\n"
+    assert box.run(["sh", "-c", "echo $A$B"], capture_output=True, env={"B": "2"}).stdout == b"12\n"
+
+
+def test_type_hints_resolve_at_run_time() -> None:
+    import typing
+
+    for fn in (sandbox.run, sandbox.run_async, sandbox.Sandbox.run, sandbox.Sandbox.spawn, sandbox.Sandbox.__init__):
+        hints = typing.get_type_hints(fn)
+        assert "options" in hints or "overrides" in hints
+
+
+def test_repr_hides_env_values() -> None:
+    text = repr(sandbox.Sandbox(env={"TOKEN": "hunter2"}, timeout=2))
+    assert "hunter2" not in text and "TOKEN" in text and "timeout=2" in text
+
+
+def test_parse_size_takes_ints_and_refuses_the_rest() -> None:
+    assert sandbox.parse_size(5) == 5 and sandbox.parse_size("1k") == 1024
+    with pytest.raises(sandbox.ConfigError, match="^size: "):
+        sandbox.parse_size(5.5)  # type: ignore[arg-type]
+
+
+def test_infinite_sandbox_timeout_is_no_timeout() -> None:
+    for t in (float("inf"), 1e300):
+        box = sandbox.Sandbox(timeout=t)
+        assert '"timeout":null' in box.config_json().replace(" ", "")
+        assert box.run(["true"]).returncode == 0
