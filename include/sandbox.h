@@ -154,6 +154,71 @@
 #define SBX_OUTPUT_UNLIMITED UINT64_MAX
 
 /**
+ * A usage field the run could not measure.
+ */
+#define SBX_UNKNOWN UINT64_MAX
+
+/**
+ * `sbx_result_limit`: the memory limit.
+ */
+#define SBX_LIMIT_MEMORY 1
+
+/**
+ * `sbx_result_limit`: the pids limit.
+ */
+#define SBX_LIMIT_PIDS 2
+
+/**
+ * `sbx_result_limit`: the CPU bandwidth (`cpus`) limit.
+ */
+#define SBX_LIMIT_CPUS 3
+
+/**
+ * `sbx_result_limit`: the CPU weight.
+ */
+#define SBX_LIMIT_CPU_WEIGHT 4
+
+/**
+ * `sbx_result_limit`: the CPU-time limit.
+ */
+#define SBX_LIMIT_CPU_TIME 5
+
+/**
+ * `sbx_result_limit`: the open-files limit.
+ */
+#define SBX_LIMIT_NOFILE 6
+
+/**
+ * `sbx_result_limit`: the file-size limit.
+ */
+#define SBX_LIMIT_FSIZE 7
+
+/**
+ * The limit was not asked for (or `which` is unknown).
+ */
+#define SBX_ENFORCED_NOT_SET 0
+
+/**
+ * Enforced by a cgroup v2 controller.
+ */
+#define SBX_ENFORCED_CGROUP_V2 1
+
+/**
+ * Enforced by a cgroup v1 controller.
+ */
+#define SBX_ENFORCED_CGROUP_V1 2
+
+/**
+ * Enforced by an rlimit.
+ */
+#define SBX_ENFORCED_RLIMIT 3
+
+/**
+ * Asked for but not enforced (no cgroup; the config was not strict).
+ */
+#define SBX_ENFORCED_NOT_ENFORCED 4
+
+/**
  * Feature status: works.
  */
 #define SBX_FEATURE_OK 0
@@ -244,6 +309,15 @@ typedef struct sbx_usage_t {
    * Peak resident memory of the largest process, in bytes.
    */
   uint64_t peak_memory_bytes;
+  /**
+   * Peak memory of the whole sandbox from its cgroup, in bytes, or
+   * `SBX_UNKNOWN` without a memory cgroup.
+   */
+  uint64_t cgroup_memory_peak_bytes;
+  /**
+   * Peak number of tasks from the pids cgroup, or `SBX_UNKNOWN`.
+   */
+  uint64_t pids_peak;
 } sbx_usage_t;
 
 /**
@@ -571,6 +645,109 @@ sbx_status_t sbx_config_set_nested_userns(struct sbx_config_t *cfg,
                                           struct sbx_error_t **err);
 
 /**
+ * Limits memory to `bytes` (hard; swap off where the cgroup allows); 0
+ * removes the limit. Enforced by a cgroup where the caller has one, else
+ * by RLIMIT_AS; `sbx_result_limit` tells which.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_memory_limit(struct sbx_config_t *cfg,
+                                         uint64_t bytes,
+                                         struct sbx_error_t **err);
+
+/**
+ * Limits the sandbox to `n` tasks (processes and threads) besides its
+ * init; 0 removes the limit. A cgroup, else RLIMIT_NPROC (counted per user
+ * namespace: only the sandbox's own tasks).
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_pids_limit(struct sbx_config_t *cfg,
+                                       uint64_t n,
+                                       struct sbx_error_t **err);
+
+/**
+ * Limits CPU bandwidth to `cpus` CPUs (0.5 = half of one); 0 removes the
+ * limit. cgroup only.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_cpus(struct sbx_config_t *cfg, double cpus, struct sbx_error_t **err);
+
+/**
+ * Sets the relative CPU weight, 1 to 10000 (default 100); 0 removes it.
+ * cgroup only.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_cpu_weight(struct sbx_config_t *cfg,
+                                       uint64_t weight,
+                                       struct sbx_error_t **err);
+
+/**
+ * Limits CPU time per process to `ms` milliseconds, rounded up to whole
+ * seconds (RLIMIT_CPU); 0 removes it. The result then reports
+ * `sbx_result_cpu_time_exceeded`.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_cpu_time_ms(struct sbx_config_t *cfg,
+                                        uint64_t ms,
+                                        struct sbx_error_t **err);
+
+/**
+ * Limits open files per process (RLIMIT_NOFILE); 0 removes the limit.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_nofile_limit(struct sbx_config_t *cfg,
+                                         uint64_t n,
+                                         struct sbx_error_t **err);
+
+/**
+ * Limits the size of files a process writes (RLIMIT_FSIZE); 0 removes
+ * the limit.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_fsize_limit(struct sbx_config_t *cfg,
+                                        uint64_t bytes,
+                                        struct sbx_error_t **err);
+
+/**
+ * With `on`, a run whose memory, pids or CPU limit cannot be enforced by a
+ * cgroup fails with `SBX_E_UNSUPPORTED` before it starts (the message says
+ * how to delegate one) instead of falling back.
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_strict_limits(struct sbx_config_t *cfg,
+                                          bool on,
+                                          struct sbx_error_t **err);
+
+/**
+ * Sets the parent of the sandbox cgroups, relative to each cgroup
+ * hierarchy's root (e.g. "sandbox-1000", delegated by an administrator);
+ * NULL restores the default (`SANDBOX_CGROUP_PARENT`, `sandbox` for root,
+ * `sandbox-<uid>`).
+ *
+ * # Safety
+ * `cfg` is a live config used by no other thread; `dir` is NULL or
+ * NUL-terminated; `err` is NULL or writable.
+ */
+sbx_status_t sbx_config_set_cgroup_parent(struct sbx_config_t *cfg,
+                                          const char *dir,
+                                          struct sbx_error_t **err);
+
+/**
  * Chooses where standard stream `stream` (0, 1 or 2) goes: `SBX_STDIO_*`.
  * With `SBX_STDIO_FD`, `fd` is the caller's descriptor; each run gets a
  * duplicate and the caller keeps (and closes) the original. `fd` is
@@ -633,7 +810,7 @@ int32_t sbx_error_errno(const struct sbx_error_t *err);
 
 /**
  * The step that failed: "validate", "prepare", "clone", "userns", "idmap",
- * "mount", "network", "hostname", "credentials", "capabilities", "exec",
+ * "cgroup", "mount", "network", "hostname", "credentials", "capabilities", "exec",
  * "wait", "system" or "internal". Never NULL; valid until the error is freed.
  *
  * # Safety
@@ -786,6 +963,32 @@ int32_t sbx_result_status(const struct sbx_result_t *res);
  * `res` is NULL or a live result.
  */
 bool sbx_result_timed_out(const struct sbx_result_t *res);
+
+/**
+ * Whether the kernel's OOM killer killed a process of the sandbox at its
+ * memory limit (read from the cgroup's memory events, not guessed).
+ *
+ * # Safety
+ * `res` is NULL or a live result.
+ */
+bool sbx_result_oom_killed(const struct sbx_result_t *res);
+
+/**
+ * Whether a process used up its CPU-time limit.
+ *
+ * # Safety
+ * `res` is NULL or a live result.
+ */
+bool sbx_result_cpu_time_exceeded(const struct sbx_result_t *res);
+
+/**
+ * How the limit `which` (`SBX_LIMIT_*`) was enforced: one of
+ * `SBX_ENFORCED_*` (`SBX_ENFORCED_NOT_SET` when it was not asked for).
+ *
+ * # Safety
+ * `res` is NULL or a live result.
+ */
+int32_t sbx_result_limit(const struct sbx_result_t *res, uint32_t which);
 
 /**
  * Fills `*usage` (set its `struct_size` first).

@@ -547,6 +547,186 @@ pub unsafe extern "C" fn sbx_config_set_nested_userns(
     }
 }
 
+/// Sets one numeric limit (0 clears it).
+///
+/// # Safety
+/// As `with_config`.
+unsafe fn set_limit(
+    cfg: *mut sbx_config_t,
+    err: *mut *mut sbx_error_t,
+    value: u64,
+    field: impl FnOnce(&mut sandbox_core::Limits) -> &mut Option<u64>,
+) -> sbx_status_t {
+    // SAFETY: forwarded contract.
+    unsafe {
+        with_config(cfg, err, |c| {
+            *field(&mut c.config.limits) = (value != 0).then_some(value);
+            Ok(())
+        })
+    }
+}
+
+/// Limits memory to `bytes` (hard; swap off where the cgroup allows); 0
+/// removes the limit. Enforced by a cgroup where the caller has one, else
+/// by RLIMIT_AS; `sbx_result_limit` tells which.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_memory_limit(
+    cfg: *mut sbx_config_t,
+    bytes: u64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe { set_limit(cfg, err, bytes, |l| &mut l.memory) }
+}
+
+/// Limits the sandbox to `n` tasks (processes and threads) besides its
+/// init; 0 removes the limit. A cgroup, else RLIMIT_NPROC (counted per user
+/// namespace: only the sandbox's own tasks).
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_pids_limit(
+    cfg: *mut sbx_config_t,
+    n: u64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe { set_limit(cfg, err, n, |l| &mut l.pids) }
+}
+
+/// Limits CPU bandwidth to `cpus` CPUs (0.5 = half of one); 0 removes the
+/// limit. cgroup only.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_cpus(
+    cfg: *mut sbx_config_t,
+    cpus: f64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe {
+        with_config(cfg, err, |c| {
+            c.config.limits.cpus = (cpus != 0.0).then_some(cpus);
+            Ok(())
+        })
+    }
+}
+
+/// Sets the relative CPU weight, 1 to 10000 (default 100); 0 removes it.
+/// cgroup only.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_cpu_weight(
+    cfg: *mut sbx_config_t,
+    weight: u64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe { set_limit(cfg, err, weight, |l| &mut l.cpu_weight) }
+}
+
+/// Limits CPU time per process to `ms` milliseconds, rounded up to whole
+/// seconds (RLIMIT_CPU); 0 removes it. The result then reports
+/// `sbx_result_cpu_time_exceeded`.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_cpu_time_ms(
+    cfg: *mut sbx_config_t,
+    ms: u64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe {
+        with_config(cfg, err, |c| {
+            c.config.limits.cpu_time = (ms != 0).then(|| Duration::from_millis(ms));
+            Ok(())
+        })
+    }
+}
+
+/// Limits open files per process (RLIMIT_NOFILE); 0 removes the limit.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_nofile_limit(
+    cfg: *mut sbx_config_t,
+    n: u64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe { set_limit(cfg, err, n, |l| &mut l.nofile) }
+}
+
+/// Limits the size of files a process writes (RLIMIT_FSIZE); 0 removes
+/// the limit.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_fsize_limit(
+    cfg: *mut sbx_config_t,
+    bytes: u64,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe { set_limit(cfg, err, bytes, |l| &mut l.fsize) }
+}
+
+/// With `on`, a run whose memory, pids or CPU limit cannot be enforced by a
+/// cgroup fails with `SBX_E_UNSUPPORTED` before it starts (the message says
+/// how to delegate one) instead of falling back.
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_strict_limits(
+    cfg: *mut sbx_config_t,
+    on: bool,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe {
+        with_config(cfg, err, |c| {
+            c.config.limits.strict = on;
+            Ok(())
+        })
+    }
+}
+
+/// Sets the parent of the sandbox cgroups, relative to each cgroup
+/// hierarchy's root (e.g. "sandbox-1000", delegated by an administrator);
+/// NULL restores the default (`SANDBOX_CGROUP_PARENT`, `sandbox` for root,
+/// `sandbox-<uid>`).
+///
+/// # Safety
+/// `cfg` is a live config used by no other thread; `dir` is NULL or
+/// NUL-terminated; `err` is NULL or writable.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_config_set_cgroup_parent(
+    cfg: *mut sbx_config_t,
+    dir: *const c_char,
+    err: *mut *mut sbx_error_t,
+) -> sbx_status_t {
+    // SAFETY: as documented.
+    unsafe {
+        with_config(cfg, err, |c| {
+            c.config.limits.cgroup_parent = if dir.is_null() { None } else { Some(ptr::path_of(dir, "dir")?) };
+            Ok(())
+        })
+    }
+}
+
 /// Chooses where standard stream `stream` (0, 1 or 2) goes: `SBX_STDIO_*`.
 /// With `SBX_STDIO_FD`, `fd` is the caller's descriptor; each run gets a
 /// duplicate and the caller keeps (and closes) the original. `fd` is

@@ -198,7 +198,7 @@ pub unsafe extern "C" fn sbx_error_errno(err: *const sbx_error_t) -> i32 {
 }
 
 /// The step that failed: "validate", "prepare", "clone", "userns", "idmap",
-/// "mount", "network", "hostname", "credentials", "capabilities", "exec",
+/// "cgroup", "mount", "network", "hostname", "credentials", "capabilities", "exec",
 /// "wait", "system" or "internal". Never NULL; valid until the error is freed.
 ///
 /// # Safety

@@ -27,7 +27,41 @@ pub struct sbx_usage_t {
     pub cpu_system_us: u64,
     /// Peak resident memory of the largest process, in bytes.
     pub peak_memory_bytes: u64,
+    /// Peak memory of the whole sandbox from its cgroup, in bytes, or
+    /// `SBX_UNKNOWN` without a memory cgroup.
+    pub cgroup_memory_peak_bytes: u64,
+    /// Peak number of tasks from the pids cgroup, or `SBX_UNKNOWN`.
+    pub pids_peak: u64,
 }
+
+/// A usage field the run could not measure.
+pub const SBX_UNKNOWN: u64 = u64::MAX;
+
+/// `sbx_result_limit`: the memory limit.
+pub const SBX_LIMIT_MEMORY: u32 = 1;
+/// `sbx_result_limit`: the pids limit.
+pub const SBX_LIMIT_PIDS: u32 = 2;
+/// `sbx_result_limit`: the CPU bandwidth (`cpus`) limit.
+pub const SBX_LIMIT_CPUS: u32 = 3;
+/// `sbx_result_limit`: the CPU weight.
+pub const SBX_LIMIT_CPU_WEIGHT: u32 = 4;
+/// `sbx_result_limit`: the CPU-time limit.
+pub const SBX_LIMIT_CPU_TIME: u32 = 5;
+/// `sbx_result_limit`: the open-files limit.
+pub const SBX_LIMIT_NOFILE: u32 = 6;
+/// `sbx_result_limit`: the file-size limit.
+pub const SBX_LIMIT_FSIZE: u32 = 7;
+
+/// The limit was not asked for (or `which` is unknown).
+pub const SBX_ENFORCED_NOT_SET: i32 = 0;
+/// Enforced by a cgroup v2 controller.
+pub const SBX_ENFORCED_CGROUP_V2: i32 = 1;
+/// Enforced by a cgroup v1 controller.
+pub const SBX_ENFORCED_CGROUP_V1: i32 = 2;
+/// Enforced by an rlimit.
+pub const SBX_ENFORCED_RLIMIT: i32 = 3;
+/// Asked for but not enforced (no cgroup; the config was not strict).
+pub const SBX_ENFORCED_NOT_ENFORCED: i32 = 4;
 
 /// The result of a run: how it ended, what it used, what it printed.
 /// Immutable: may be read from many threads at once.
@@ -100,6 +134,60 @@ pub unsafe extern "C" fn sbx_result_timed_out(res: *const sbx_result_t) -> bool 
     unsafe { field(res, false, |r| r.outcome.timed_out) }
 }
 
+/// Whether the kernel's OOM killer killed a process of the sandbox at its
+/// memory limit (read from the cgroup's memory events, not guessed).
+///
+/// # Safety
+/// `res` is NULL or a live result.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_result_oom_killed(res: *const sbx_result_t) -> bool {
+    // SAFETY: as documented.
+    unsafe { field(res, false, |r| r.outcome.oom_killed) }
+}
+
+/// Whether a process used up its CPU-time limit.
+///
+/// # Safety
+/// `res` is NULL or a live result.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_result_cpu_time_exceeded(res: *const sbx_result_t) -> bool {
+    // SAFETY: as documented.
+    unsafe { field(res, false, |r| r.outcome.cpu_time_exceeded) }
+}
+
+/// How the limit `which` (`SBX_LIMIT_*`) was enforced: one of
+/// `SBX_ENFORCED_*` (`SBX_ENFORCED_NOT_SET` when it was not asked for).
+///
+/// # Safety
+/// `res` is NULL or a live result.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sbx_result_limit(res: *const sbx_result_t, which: u32) -> i32 {
+    use sandbox_core::Enforcement;
+    // SAFETY: as documented.
+    unsafe {
+        field(res, SBX_ENFORCED_NOT_SET, |r| {
+            let l = &r.outcome.limits;
+            let e = match which {
+                SBX_LIMIT_MEMORY => l.memory,
+                SBX_LIMIT_PIDS => l.pids,
+                SBX_LIMIT_CPUS => l.cpus,
+                SBX_LIMIT_CPU_WEIGHT => l.cpu_weight,
+                SBX_LIMIT_CPU_TIME => l.cpu_time,
+                SBX_LIMIT_NOFILE => l.nofile,
+                SBX_LIMIT_FSIZE => l.fsize,
+                _ => None,
+            };
+            match e {
+                None => SBX_ENFORCED_NOT_SET,
+                Some(Enforcement::CgroupV2) => SBX_ENFORCED_CGROUP_V2,
+                Some(Enforcement::CgroupV1) => SBX_ENFORCED_CGROUP_V1,
+                Some(Enforcement::Rlimit) => SBX_ENFORCED_RLIMIT,
+                Some(Enforcement::NotEnforced) => SBX_ENFORCED_NOT_ENFORCED,
+            }
+        })
+    }
+}
+
 /// Fills `*usage` (set its `struct_size` first).
 ///
 /// # Safety
@@ -123,6 +211,8 @@ pub unsafe extern "C" fn sbx_result_usage(
                 cpu_user_us: micros(o.cpu_time.user),
                 cpu_system_us: micros(o.cpu_time.system),
                 peak_memory_bytes: o.peak_rss_bytes,
+                cgroup_memory_peak_bytes: o.memory_peak_bytes.unwrap_or(SBX_UNKNOWN),
+                pids_peak: o.pids_peak.unwrap_or(SBX_UNKNOWN),
             };
             ptr::fill_versioned(usage, value, "usage", |u| &mut u.struct_size)
         })

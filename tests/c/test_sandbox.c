@@ -847,6 +847,75 @@ static void the_timeout_holds_while_nobody_waits(void) {
     sbx_sandbox_free(sb);
 }
 
+static void limits_are_enforced_and_reported(void) {
+    sbx_config_t *cfg = new_config();
+    OK(sbx_config_set_memory_limit(cfg, 64ull << 20, &err));
+    OK(sbx_config_set_pids_limit(cfg, 16, &err));
+    OK(sbx_config_set_cpus(cfg, 1.5, &err));
+    OK(sbx_config_set_cpu_weight(cfg, 200, &err));
+    OK(sbx_config_set_nofile_limit(cfg, 64, &err));
+    OK(sbx_config_set_fsize_limit(cfg, 1 << 20, &err));
+    OK(sbx_config_set_timeout_ms(cfg, 20000, &err));
+    const char *bomb[] = {"python3", "-c", "b = bytearray(300 << 20); b[::4096] = b'x' * len(b[::4096])", NULL};
+    sbx_result_t *res = run(cfg, bomb);
+    CHECK(res);
+    int how = sbx_result_limit(res, SBX_LIMIT_MEMORY);
+    CHECK(how == SBX_ENFORCED_CGROUP_V1 || how == SBX_ENFORCED_CGROUP_V2 || how == SBX_ENFORCED_RLIMIT);
+    if (how == SBX_ENFORCED_RLIMIT) {
+        /* No cgroup for this caller: RLIMIT_AS makes the allocation fail. */
+        CHECK(!sbx_result_oom_killed(res) && sbx_result_exit_code(res) == 1);
+    } else {
+        CHECK(sbx_result_oom_killed(res) && sbx_result_signal(res) == SIGKILL);
+        sbx_usage_t u = {.struct_size = sizeof u};
+        OK(sbx_result_usage(res, &u, &err));
+        CHECK(u.cgroup_memory_peak_bytes != SBX_UNKNOWN && u.cgroup_memory_peak_bytes <= 65ull << 20);
+        CHECK(sbx_result_limit(res, SBX_LIMIT_CPUS) == how && sbx_result_limit(res, SBX_LIMIT_CPU_WEIGHT) == how);
+    }
+    CHECK(sbx_result_limit(res, SBX_LIMIT_NOFILE) == SBX_ENFORCED_RLIMIT);
+    CHECK(sbx_result_limit(res, SBX_LIMIT_FSIZE) == SBX_ENFORCED_RLIMIT);
+    CHECK(sbx_result_limit(res, SBX_LIMIT_CPU_TIME) == SBX_ENFORCED_NOT_SET);
+    CHECK(sbx_result_limit(res, 99) == SBX_ENFORCED_NOT_SET);
+    CHECK(strstr(sbx_result_json(res), "\"limits\":{") != NULL);
+    sbx_result_free(res);
+    const char *ulimits[] = {"sh", "-c", "ulimit -n; ulimit -f", NULL};
+    res = run(cfg, ulimits);
+    CHECK(res && STDOUT_IS(res, "64\n2048\n"));
+    sbx_result_free(res);
+    sbx_config_free(cfg);
+
+    cfg = new_config();
+    OK(sbx_config_set_cpu_time_ms(cfg, 1000, &err));
+    const char *spin[] = {"sh", "-c", "while :; do :; done", NULL};
+    res = run(cfg, spin);
+    CHECK(res && sbx_result_cpu_time_exceeded(res) && sbx_result_signal(res) == SIGXCPU);
+    CHECK(sbx_result_limit(res, SBX_LIMIT_CPU_TIME) == SBX_ENFORCED_RLIMIT);
+    sbx_result_free(res);
+    OK(sbx_config_set_cpu_time_ms(cfg, 0, &err));
+
+    /* No delegated cgroup under this parent, and strict: refused before the start. */
+    OK(sbx_config_set_cgroup_parent(cfg, "sandbox-not-delegated", &err));
+    OK(sbx_config_set_memory_limit(cfg, 64ull << 20, &err));
+    OK(sbx_config_set_strict_limits(cfg, true, &err));
+    const char *t[] = {"true", NULL};
+    sbx_status_t s = sbx_run(cfg, t, &res, &err);
+    CHECK(s == SBX_E_UNSUPPORTED && strcmp(sbx_error_stage(err), "cgroup") == 0);
+    CHECK(check_error(s, err, SBX_E_UNSUPPORTED, "limits.memory: no writable cgroup with the memory controller", __LINE__));
+    OK(sbx_config_set_strict_limits(cfg, false, &err));
+    res = run(cfg, t);
+    CHECK(res && sbx_result_limit(res, SBX_LIMIT_MEMORY) == SBX_ENFORCED_RLIMIT);
+    sbx_result_free(res);
+    OK(sbx_config_set_cgroup_parent(cfg, NULL, &err));
+    OK(sbx_config_set_memory_limit(cfg, 1000, &err));
+    CHECK_ERR(sbx_run(cfg, t, &res, &err), SBX_E_INVALID_CONFIG, "limits.memory: '1000' is invalid");
+    OK(sbx_config_set_memory_limit(cfg, 0, &err));
+    OK(sbx_config_set_cpus(cfg, -1, &err));
+    CHECK_ERR(sbx_run(cfg, t, &res, &err), SBX_E_INVALID_CONFIG, "limits.cpus");
+    CHECK_ERR(sbx_config_set_memory_limit(NULL, 1, &err), SBX_E_INVALID_ARGUMENT, "cfg: is NULL");
+    CHECK(!sbx_result_oom_killed(NULL) && !sbx_result_cpu_time_exceeded(NULL));
+    CHECK(sbx_result_limit(NULL, SBX_LIMIT_MEMORY) == SBX_ENFORCED_NOT_SET);
+    sbx_config_free(cfg);
+}
+
 static void spawn_refuses_stdin_bytes(void) {
     sbx_config_t *cfg = new_config();
     OK(sbx_config_set_stdin_bytes(cfg, (const uint8_t *)"x", 1, &err));
@@ -954,6 +1023,7 @@ static const struct {
     T(a_wait_can_time_out_and_a_kill_ends_it),
     T(process_edges_behave),
     T(the_timeout_holds_while_nobody_waits),
+    T(limits_are_enforced_and_reported),
     T(spawn_refuses_stdin_bytes),
     T(many_threads_share_one_sandbox),
     T(the_system_check_reports_features),
