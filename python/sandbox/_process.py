@@ -268,6 +268,8 @@ class Process:
         raises ``UnicodeDecodeError`` as with subprocess (the run has ended
         by then: ``returncode`` is set); ``errors="replace"`` avoids that.
         """
+        if timeout is not None and timeout != timeout:
+            raise ConfigError("timeout: nan is not a number of seconds")
         data = self._encode_input(input)
         if self._communication_started and data is not None:
             raise ValueError("communicate: cannot send input after starting communication; call it without input")

@@ -109,6 +109,8 @@ def test_bad_wait_timeouts_are_config_errors() -> None:
         for bad in (math.nan, -1.0):
             with pytest.raises(sandbox.ConfigError, match="^timeout: "):
                 p.wait(bad)
+        with pytest.raises(sandbox.ConfigError, match="^timeout: nan"):
+            p.communicate(timeout=math.nan)
 
 
 def test_wait_leaves_stdin_open() -> None:
