@@ -2,54 +2,48 @@
 
 from __future__ import annotations
 
-import functools
+import ctypes
 import os
 import shutil
 import tempfile
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
-
-import sandbox
 
 ROOTLESS_ENV = "SANDBOX_TEST_ROOTLESS"
 
 
-#: The user namespaces of the sandboxes this test process started (every
-#: sandbox has its own), so the leftover check counts only ours, whatever
-#: other suites run on the machine at the same time.
-_OUR_USERNS: set[str] = set()
+def _become_subreaper() -> None:
+    """Orphans of this process's sandboxes (a workload that escaped a
+    sandbox without a pid namespace) reparent here, so they stay
+    descendants and the leftover check still sees them. Never reaped by
+    hand: the engine waits on its own children through their pidfds."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
 
 
-def _record_userns(init: Any) -> None:
-    original = init
-
-    @functools.wraps(original)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
-        original(self, *args, **kwargs)
-        try:
-            _OUR_USERNS.add(os.readlink(f"/proc/{self.pid}/ns/user"))
-        except OSError:
-            pass  # already ended and reaped: nothing of it is left
-
-    sandbox._process.Process.__init__ = wrapper  # type: ignore[method-assign]
-
-
-_record_userns(sandbox._process.Process.__init__)
+_become_subreaper()
 
 
 def _descendants() -> set[int]:
-    """Processes below this one (a sandbox's init and, in its pid
-    namespace, everything it runs)."""
+    """Live processes below this one (a sandbox's init and, in its pid
+    namespace, everything it runs); zombies are not counted."""
     parent: dict[int, int] = {}
+    zombies: set[int] = set()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as f:
                 stat = f.read()
-            parent[int(entry)] = int(stat[stat.rindex(b")") + 2 :].split()[1])
+            state, ppid = stat[stat.rindex(b")") + 2 :].split()[:2]
+            parent[int(entry)] = int(ppid)
+            if state == b"Z":
+                zombies.add(int(entry))
         except (OSError, ValueError, IndexError):
             continue
     found: set[int] = set()
@@ -57,24 +51,21 @@ def _descendants() -> set[int]:
     while frontier:
         frontier = {pid for pid, ppid in parent.items() if ppid in frontier and pid not in found}
         found |= frontier
-    return found
+    return found - zombies
 
 
 def sandbox_procs() -> int:
-    """Processes of this test process's sandboxes still alive: in a user
-    namespace one of them made, or below this process in a foreign one."""
+    """Live processes of this test process's own sandboxes: below it and in
+    another user namespace. Other suites' sandboxes on the machine are not
+    counted (namespace ids are reused at once, so they cannot tell)."""
     mine = os.readlink("/proc/self/ns/user")
-    below = _descendants()
     count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in _descendants():
         try:
-            ns = os.readlink(f"/proc/{entry}/ns/user")
+            if os.readlink(f"/proc/{pid}/ns/user") != mine:
+                count += 1
         except OSError:
-            continue
-        if ns in _OUR_USERNS or (ns != mine and int(entry) in below):
-            count += 1
+            continue  # ended, or a zombie
     return count
 
 
