@@ -45,5 +45,35 @@ fn spawn(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, spawn);
+/// The added cost of one cgroup per sandbox (create, configure, attach,
+/// read, remove), back to back and with starts spread out by 10 ms: moving a
+/// task into a cgroup takes the kernel's cgroup_threadgroup_rwsem for
+/// writing, which waits out an RCU grace period unless another writer came
+/// recently — cheap back to back, a stall when starts are spread out.
+fn cgroup_cost(c: &mut Criterion) {
+    let plain = Sandbox::builder().build().expect("default sandbox config builds");
+    let limited = Sandbox::builder().memory_limit(256 << 20).pids_limit(64).build().expect("limits build");
+    run_once(&limited);
+    let mut group = c.benchmark_group("cgroup_cost");
+    group.sample_size(30).warm_up_time(Duration::from_secs(2)).measurement_time(Duration::from_secs(8));
+    group.bench_function("back_to_back/no_limits", |b| b.iter(|| run_once(&plain)));
+    group.bench_function("back_to_back/memory+pids", |b| b.iter(|| run_once(&limited)));
+    for (name, sb) in [("spread_10ms/no_limits", &plain), ("spread_10ms/memory+pids", &limited)] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    std::thread::sleep(Duration::from_millis(10));
+                    let start = std::time::Instant::now();
+                    run_once(sb);
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, spawn, cgroup_cost);
 criterion_main!(benches);
