@@ -241,3 +241,26 @@ fn stale_cgroups_of_a_dead_supervisor_are_swept() {
     let removed = sandbox_core::cgroup::gc(&sandbox_core::SandboxConfig::default());
     assert!(removed >= 1 && !stale.exists(), "gc left {stale:?}");
 }
+
+#[test]
+fn cgroup_v2_controllers_enforce_limits_where_the_host_offers_them() {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    // Our own parent on the unified hierarchy, made by an earlier run.
+    let _ = limited().pids_limit(8).build().unwrap().command("true").output().unwrap();
+    let parent = Path::new("/sys/fs/cgroup/unified/sandbox");
+    let enabled = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    if !enabled.split_whitespace().any(|c| c == "pids") {
+        println!(
+            "skipped: the cgroup2 hierarchy offers no pids controller to {} (offered: '{}'); v1 enforces limits here",
+            parent.display(),
+            std::fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default().trim()
+        );
+        return;
+    }
+    let sb = limited().pids_limit(8).timeout(Duration::from_secs(2)).build().unwrap();
+    let out = sh(&sb, "for i in $(seq 20); do sleep 1 & done; wait");
+    assert_eq!(out.outcome.limits.pids, Some(Enforcement::CgroupV2), "{:?}", out.outcome);
+    assert!(text(&out.stderr).contains("fork"), "{}", text(&out.stderr));
+}

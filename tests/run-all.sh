@@ -28,6 +28,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 echo "== cargo test"
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# Say out loud whether this host let the cgroup v2 controller test run.
+cargo test -q -p sandbox-core --test limits cgroup_v2_controllers -- --nocapture 2>&1 | grep -E "skipped|test result"
 echo "== example"
 cargo run -q -p sandbox-core --example run-python-with-timeout
 cargo run -q -p sandbox-core --example spawn-cost-by-namespace -- 20
