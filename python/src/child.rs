@@ -62,7 +62,7 @@ impl StdioArg {
 /// has ended, so an ended `Process` kept by Python holds no fd (pidfd,
 /// lifeline, id-map slot lock) and no lock.
 enum State {
-    Running(Child),
+    Running(Box<Child>),
     Ended(Outcome),
 }
 
@@ -80,7 +80,7 @@ pub struct PyChild {
 impl PyChild {
     pub fn new(mut child: Child) -> PyChild {
         let pipes = [child.stdin.take(), child.stdout.take(), child.stderr.take()];
-        PyChild { pid: child.id(), pipes: Mutex::new(pipes), state: Mutex::new(State::Running(child)) }
+        PyChild { pid: child.id(), pipes: Mutex::new(pipes), state: Mutex::new(State::Running(Box::new(child))) }
     }
 
     /// The lock is only ever taken with the GIL released, so a thread
