@@ -219,7 +219,7 @@ fn cgroup_v2_membership_kill_and_events_work_on_the_unified_hierarchy() {
     let own = std::fs::read_to_string(format!("/proc/{}/cgroup", child.id())).unwrap();
     let v2 = own.lines().find(|l| l.starts_with("0::")).unwrap().to_string();
     assert!(v2.starts_with("0::/sandbox/sbx-"), "init is not in its v2 cgroup: {own}");
-    let dir = Path::new("/sys/fs/cgroup/unified").join(&v2[3..].trim_start_matches('/'));
+    let dir = Path::new("/sys/fs/cgroup/unified").join(v2[3..].trim_start_matches('/'));
     assert!(std::fs::read_to_string(dir.join("cgroup.events")).unwrap().contains("populated 1"));
     let outcome = child.wait().unwrap();
     assert!(outcome.success(), "{outcome:?}");
