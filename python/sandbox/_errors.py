@@ -131,9 +131,33 @@ class ImageError(SandboxError):
     image store; nothing raises it yet)."""
 
 
-class LimitError(SandboxError):
-    """A limit asked for strictly cannot be enforced on this host (for the
-    coming resource limits; nothing raises it yet)."""
+class LimitError(UnsupportedError):
+    """A limit asked for with ``strict_limits=True`` cannot be enforced on
+    this host: no writable cgroup has its controller. Nothing was started.
+
+    An :class:`UnsupportedError` with ``feature == "cgroups"`` and
+    ``stage == "cgroup"``; ``limit`` names the limit (``"memory"``,
+    ``"pids"``, ``"cpus"`` or ``"cpu_weight"``). The message starts with it
+    (``limits.memory: no writable cgroup with the memory controller, ...``)
+    and ends with how to delegate a cgroup, or to drop ``strict_limits``.
+    """
+
+    def __init__(
+        self, message: str, feature: str = "cgroups", stage: Optional[str] = "cgroup", limit: Optional[str] = None
+    ) -> None:
+        super().__init__(message, feature, stage)
+        self.limit = limit if limit is not None else _limit_in(message)
+
+    def __reduce__(self) -> Any:
+        return (type(self), (str(self), self.feature, self.stage, self.limit))
+
+
+def _limit_in(message: str) -> Optional[str]:
+    """``memory`` from ``limits.memory: ...``."""
+    head, sep, _ = message.partition(": ")
+    if sep and head.startswith("limits."):
+        return head[len("limits.") :]
+    return None
 
 
 class TimeoutExpired(SandboxError, subprocess.TimeoutExpired):
@@ -178,6 +202,7 @@ _FEATURE_OF_STAGE = {
     "userns": "user_namespaces",
     "idmap": "subordinate_ids",
     "mount": "kernel",
+    "cgroup": "cgroups",
 }
 
 
@@ -187,11 +212,15 @@ def from_core(
     errno: Optional[int],
     path: Optional[Union[str, "os.PathLike[str]"]],
     message: str,
+    limit: Optional[str] = None,
 ) -> SandboxError:
-    """The exception for an engine error (called by ``sandbox._sandbox``)."""
+    """The exception for an engine error (called by ``sandbox._sandbox``).
+    ``limit`` is set for a strict limit no cgroup can enforce."""
     filename = os.fspath(path) if path is not None else None
     if kind == "invalid_config":
         return ConfigError(message)
+    if kind == "unsupported" and limit is not None:
+        return LimitError(message, _FEATURE_OF_STAGE.get(stage, stage), stage, limit)
     if kind == "unsupported":
         return UnsupportedError(message, _FEATURE_OF_STAGE.get(stage, stage), stage)
     if kind in ("permission_denied", "not_found", "setup"):

@@ -4,9 +4,8 @@ the compiled ``_sandbox.Sandbox``.
 One set of names for ``run``, ``run_async``, ``Sandbox`` and ``spawn``,
 following the CLI and the Rust builder. Each check raises
 :class:`ConfigError` naming the keyword and the fix, before anything runs.
-Keywords of capabilities the engine does not have yet (``memory``,
-``pids``, ``cpus``, ``seccomp``, ``image``) are refused by name rather
-than ignored.
+Keywords of capabilities the engine does not have yet (``seccomp``,
+``image``) are refused by name rather than ignored.
 """
 
 from __future__ import annotations
@@ -44,21 +43,28 @@ class SandboxOptions(TypedDict, total=False):
     share: Sequence[Literal["mount", "pid", "ipc", "uts", "net", "cgroup"]]
     cap_add: Sequence[str]
     nested_userns: bool
+    memory: Optional[Size]
+    pids: Optional[int]
+    cpus: Optional[float]
+    cpu_weight: Optional[int]
+    cpu_time: Optional[float]
+    nofile: Optional[int]
+    fsize: Optional[Size]
+    strict_limits: bool
+    cgroup_parent: Optional[StrPath]
 
 
 #: Keywords of capabilities that come with later versions of the engine.
 #: Refused by name: a limit that was asked for must never be silently absent.
 _NOT_YET = {
-    "memory": "memory limits come with cgroup support",
-    "pids": "process-count limits come with cgroup support",
-    "cpus": "CPU limits come with cgroup support",
     "seccomp": "seccomp filters come with the seccomp support",
     "image": "images come with the image store",
 }
 
 OPTION_NAMES = (
     "timeout env cwd network rootfs read_only mounts output_limit hostname "
-    "user id_mapping share cap_add nested_userns"
+    "user id_mapping share cap_add nested_userns "
+    "memory pids cpus cpu_weight cpu_time nofile fsize strict_limits cgroup_parent"
 ).split()
 
 
@@ -277,7 +283,51 @@ def compile_options(options: Mapping[str, Any]) -> _sandbox.Sandbox:
         ],
         cap_add=_strings("cap_add", options.get("cap_add", ())),
         nested_userns=_bool("nested_userns", options.get("nested_userns", False)),
+        limits=_limits(options),
     )
+
+
+def _limits(options: Mapping[str, Any]) -> Dict[str, Any]:
+    """The resource limits, type-checked here; their ranges (at least 1 MiB
+    of memory, a weight from 1 to 10000, ...) are the engine's to check."""
+
+    def opt(name: str, check: Any) -> Any:
+        value = options.get(name)
+        return None if value is None else check(name, value)
+
+    return {
+        "memory": opt("memory", to_size),
+        "pids": opt("pids", _count),
+        "cpus": opt("cpus", _number),
+        "cpu_weight": opt("cpu_weight", _count),
+        "cpu_time": opt("cpu_time", _seconds),
+        "nofile": opt("nofile", _count),
+        "fsize": opt("fsize", to_size),
+        "strict": _bool("strict_limits", options.get("strict_limits", False)),
+        "cgroup_parent": _path("cgroup_parent", options.get("cgroup_parent")),
+    }
+
+
+def _count(name: str, value: object) -> int:
+    """A whole number from 0 to 2**64-1 (the engine's range checks follow)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}: {value!r} is not a whole number; give an int, e.g. 64")
+    if not 0 <= value < 2**64:
+        raise ConfigError(f"{name}: {value} is out of range; give a whole number from 0 to 2**64-1")
+    return value
+
+
+def _number(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name}: {value!r} is not a number; give e.g. 0.5 or 2")
+    return float(value)
+
+
+def _seconds(name: str, value: object) -> float:
+    """Seconds >= 0 that a duration can hold (0 is the engine's to refuse)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < _TIMEOUT_MAX:
+        raise ConfigError(f"{name}: {value!r} is not a number of seconds >= 0; use e.g. 1 or 2.5")
+    return float(value)
 
 
 def _mounts_list(value: object) -> Sequence[Any]:

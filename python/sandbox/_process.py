@@ -87,7 +87,9 @@ class Process:
     ``stdin``, ``stdout`` and ``stderr`` are file objects where the stream
     was ``PIPE`` (text files with ``text=True``), else None. ``returncode``
     is None until the end, then the exit code or ``-N`` for signal N;
-    ``timed_out``, ``signal`` and ``usage`` are filled in at the end too.
+    ``timed_out``, ``signal``, ``usage``, ``oom_killed``,
+    ``cpu_time_exceeded`` and ``limits`` (see :class:`CompletedRun`) are
+    filled in at the end too.
 
     The sandbox's own ``timeout`` holds even while nobody waits: the
     sandbox's init kills everything when it passes, so a caller that only
@@ -112,6 +114,9 @@ class Process:
         self.timed_out = False
         self.signal: Optional[_signal.Signals] = None
         self.usage: Optional[Usage] = None
+        self.oom_killed = False
+        self.cpu_time_exceeded = False
+        self.limits: Dict[str, str] = {}
         self.stdout_truncated = False
         self.stderr_truncated = False
         self._outcome: Optional[_sandbox.Outcome] = None
@@ -247,6 +252,9 @@ class Process:
         self.timed_out = outcome.timed_out
         self.signal = signal_of(outcome)
         self.usage = usage_of(outcome)
+        self.oom_killed = outcome.oom_killed
+        self.cpu_time_exceeded = outcome.cpu_time_exceeded
+        self.limits = outcome.limits
 
     # -- communicate ---------------------------------------------------------
 

@@ -1,7 +1,7 @@
 # The compiled half of the Python door (python/src/*.rs). Checked against
 # the built module by `python -m mypy.stubtest sandbox._sandbox`.
 from os import PathLike
-from typing import Optional, Sequence, Tuple, Union, final
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union, final
 
 from sandbox._options import Bind, Tmpfs
 
@@ -28,6 +28,16 @@ class Outcome:
     def system_time(self) -> float: ...
     @property
     def peak_rss_bytes(self) -> int: ...
+    @property
+    def oom_killed(self) -> bool: ...
+    @property
+    def cpu_time_exceeded(self) -> bool: ...
+    @property
+    def memory_peak_bytes(self) -> Optional[int]: ...
+    @property
+    def pids_peak(self) -> Optional[int]: ...
+    @property
+    def limits(self) -> Dict[str, str]: ...
 
 @final
 class Child:
@@ -58,6 +68,10 @@ class Sandbox:
         share: Sequence[str],
         cap_add: Sequence[str],
         nested_userns: bool,
+        # memory, pids, cpus, cpu_weight, cpu_time (seconds), nofile, fsize,
+        # strict, cgroup_parent: sizes in bytes, None for no limit. All
+        # nine keys are required; None: no limits at all.
+        limits: Optional[Mapping[str, object]] = None,
     ) -> Sandbox: ...
     def config_json(self) -> str: ...
     def spawn(

@@ -6,7 +6,7 @@
 use crate::child::{PyChild, StdioArg};
 use crate::errors::{config_error, to_py};
 use pyo3::prelude::*;
-use sandbox_core::{IdMapping, Mount, Network, RootFs, Sandbox, SandboxConfig};
+use sandbox_core::{IdMapping, Limits, Mount, Network, RootFs, Sandbox, SandboxConfig};
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
@@ -50,6 +50,52 @@ impl From<MountArg> for Mount {
     }
 }
 
+/// The resource limits, already type-checked by the Python half (sizes in
+/// bytes, seconds as float); their ranges are the engine's to check.
+#[derive(FromPyObject)]
+pub struct LimitsArg {
+    #[pyo3(item)]
+    memory: Option<u64>,
+    #[pyo3(item)]
+    pids: Option<u64>,
+    #[pyo3(item)]
+    cpus: Option<f64>,
+    #[pyo3(item)]
+    cpu_weight: Option<u64>,
+    #[pyo3(item)]
+    cpu_time: Option<f64>,
+    #[pyo3(item)]
+    nofile: Option<u64>,
+    #[pyo3(item)]
+    fsize: Option<u64>,
+    #[pyo3(item)]
+    strict: bool,
+    #[pyo3(item)]
+    cgroup_parent: Option<PathBuf>,
+}
+
+impl LimitsArg {
+    fn into_limits(self, py: Python<'_>) -> PyResult<Limits> {
+        let cpu_time = match self.cpu_time {
+            None => None,
+            Some(secs) => Some(Duration::try_from_secs_f64(secs).map_err(|_| {
+                config_error(py, format!("cpu_time: {secs:?} is not a number of seconds >= 0; use e.g. 1 or 2.5"))
+            })?),
+        };
+        Ok(Limits {
+            memory: self.memory,
+            pids: self.pids,
+            cpus: self.cpus,
+            cpu_weight: self.cpu_weight,
+            cpu_time,
+            nofile: self.nofile,
+            fsize: self.fsize,
+            strict: self.strict,
+            cgroup_parent: self.cgroup_parent,
+        })
+    }
+}
+
 /// A validated sandbox configuration, reusable across threads.
 #[pyclass(frozen, name = "Sandbox", module = "sandbox._sandbox")]
 pub struct PySandbox {
@@ -61,7 +107,7 @@ impl PySandbox {
     #[new]
     #[pyo3(signature = (
         *, rootfs, read_only, mounts, cwd, hostname, network, timeout, output_limit,
-        uid, gid, id_mapping, share, cap_add, nested_userns,
+        uid, gid, id_mapping, share, cap_add, nested_userns, limits=None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -80,6 +126,7 @@ impl PySandbox {
         share: Vec<String>,
         cap_add: Vec<String>,
         nested_userns: bool,
+        limits: Option<LimitsArg>,
     ) -> PyResult<PySandbox> {
         let mut c = SandboxConfig {
             rootfs: rootfs.map_or(RootFs::HostView, RootFs::Dir),
@@ -91,6 +138,7 @@ impl PySandbox {
             gid,
             cap_add,
             nested_userns,
+            limits: limits.map(|l| l.into_limits(py)).transpose()?.unwrap_or_default(),
             ..SandboxConfig::default()
         };
         if let Some(cwd) = cwd {

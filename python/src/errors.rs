@@ -3,6 +3,7 @@
 //! docs/errors.md has it); this side only hands over the stable fields.
 
 use pyo3::prelude::*;
+use sandbox_core::cgroup::CgroupError;
 use sandbox_core::{Error, ErrorKind};
 
 /// The stable name of a kind, as `sandbox._errors.from_core` expects it.
@@ -19,6 +20,14 @@ fn kind_name(kind: ErrorKind) -> &'static str {
     }
 }
 
+/// The limit a strict-limits refusal is about ("memory", "pids", ...).
+fn limit_of(e: &Error) -> Option<&'static str> {
+    match e {
+        Error::Cgroup(CgroupError::NoCgroup { limit, .. }) => Some(limit),
+        _ => None,
+    }
+}
+
 /// Builds the Python exception for an engine error. Should the pure-Python
 /// half itself be broken, that import error is what the caller sees.
 pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
@@ -31,6 +40,7 @@ pub fn to_py(py: Python<'_>, e: &Error) -> PyErr {
             e.errno(),
             path,
             e.to_string(),
+            limit_of(e),
         ))?;
         Ok(PyErr::from_value(exc))
     };

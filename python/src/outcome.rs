@@ -2,9 +2,11 @@
 //! it into the subprocess-shaped `CompletedRun`.
 
 use pyo3::prelude::*;
-use sandbox_core::Outcome;
+use pyo3::types::PyDict;
+use sandbox_core::{Enforcement, LimitsReport, Outcome};
 
-/// One finished run: exit or signal, timeout, times and peak memory.
+/// One finished run: exit or signal, timeout, times, peak memory, and how
+/// each requested limit was enforced.
 #[pyclass(frozen, name = "Outcome", module = "sandbox._sandbox")]
 pub struct PyOutcome {
     /// Exit code, when the workload exited.
@@ -28,6 +30,35 @@ pub struct PyOutcome {
     /// Peak resident set of the largest process (bytes, from wait4).
     #[pyo3(get)]
     peak_rss_bytes: u64,
+    /// The OOM killer killed a process at the memory limit (from the
+    /// cgroup's memory events).
+    #[pyo3(get)]
+    oom_killed: bool,
+    /// A process used up its CPU-time limit.
+    #[pyo3(get)]
+    cpu_time_exceeded: bool,
+    /// Peak memory of the whole sandbox, from its cgroup (bytes).
+    #[pyo3(get)]
+    memory_peak_bytes: Option<u64>,
+    /// Peak number of tasks, from the pids cgroup.
+    #[pyo3(get)]
+    pids_peak: Option<u64>,
+    /// (limit, mechanism) for each limit asked for, in the config's order.
+    limits: Vec<(&'static str, &'static str)>,
+}
+
+/// The requested limits and how each was enforced ("cgroup-v2", ...).
+fn report_pairs(r: &LimitsReport) -> Vec<(&'static str, &'static str)> {
+    let all: [(&'static str, Option<Enforcement>); 7] = [
+        ("memory", r.memory),
+        ("pids", r.pids),
+        ("cpus", r.cpus),
+        ("cpu_weight", r.cpu_weight),
+        ("cpu_time", r.cpu_time),
+        ("nofile", r.nofile),
+        ("fsize", r.fsize),
+    ];
+    all.into_iter().filter_map(|(name, e)| e.map(|e| (name, e.as_str()))).collect()
 }
 
 impl From<&Outcome> for PyOutcome {
@@ -40,12 +71,28 @@ impl From<&Outcome> for PyOutcome {
             user_time: o.cpu_time.user.as_secs_f64(),
             system_time: o.cpu_time.system.as_secs_f64(),
             peak_rss_bytes: o.peak_rss_bytes,
+            oom_killed: o.oom_killed,
+            cpu_time_exceeded: o.cpu_time_exceeded,
+            memory_peak_bytes: o.memory_peak_bytes,
+            pids_peak: o.pids_peak,
+            limits: report_pairs(&o.limits),
         }
     }
 }
 
 #[pymethods]
 impl PyOutcome {
+    /// How each requested limit was enforced, e.g. `{"memory": "cgroup-v1",
+    /// "cpu_time": "rlimit"}` (a new dict at each call).
+    #[getter]
+    fn limits<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for (name, how) in &self.limits {
+            dict.set_item(name, how)?;
+        }
+        Ok(dict)
+    }
+
     fn __repr__(&self) -> String {
         let opt = |v: Option<i32>| v.map_or("None".to_string(), |v| v.to_string());
         format!(

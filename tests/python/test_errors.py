@@ -57,7 +57,7 @@ def test_bad_arguments() -> None:
         sandbox.run(["true"], capture_output=True, stdout=sandbox.PIPE)
 
 
-@pytest.mark.parametrize("name", ["memory", "pids", "cpus", "seccomp", "image"])
+@pytest.mark.parametrize("name", ["seccomp", "image"])
 def test_coming_capabilities_are_refused_not_ignored(name: str) -> None:
     with pytest.raises(TypeError, match=f"keyword argument '{name}', which this version of sandbox cannot enforce yet"):
         sandbox.run(["true"], **{name: "1"})  # type: ignore[arg-type]
@@ -112,7 +112,14 @@ def test_io_error_is_the_base_class() -> None:
 
 def test_classes_for_coming_features_exist() -> None:
     assert issubclass(sandbox.ImageError, sandbox.SandboxError)
-    assert issubclass(sandbox.LimitError, sandbox.SandboxError)
+
+
+def test_limit_error_is_an_unsupported_error_from_core() -> None:
+    assert issubclass(sandbox.LimitError, sandbox.UnsupportedError)
+    message = "limits.pids: no writable cgroup with the pids controller, and strict limits are on; drop strict limits"
+    e = sandbox._errors.from_core("unsupported", "cgroup", None, None, message, "pids")
+    assert type(e) is sandbox.LimitError
+    assert (e.limit, e.feature, e.stage, str(e)) == ("pids", "cgroups", "cgroup", message)
 
 
 def test_called_process_error_pickles() -> None:
