@@ -297,7 +297,6 @@ pub struct SandboxCgroup {
 }
 
 impl SandboxCgroup {
-    /// The cgroup v2 directory, for `CLONE_INTO_CGROUP`-style placement.
     /// Moves `pid` (the sandbox's init, before it runs anything of the
     /// workload) into every cgroup of the run.
     pub(crate) fn attach(&mut self, pid: i32) -> Result<(), CgroupError> {
@@ -374,6 +373,19 @@ impl Drop for SandboxCgroup {
 pub fn gc(config: &SandboxConfig) -> usize {
     let (parent, _) = parent_name(&config.limits);
     v2::sweep(&parent) + v1::sweep(&parent)
+}
+
+/// True the first time this process uses `parent` (per hierarchy): stale
+/// cgroups are swept then, not on every run (a sweep lists every child).
+fn first_use_of(parent: &std::path::Path, hierarchy: &str) -> bool {
+    static SEEN: std::sync::Mutex<Vec<(PathBuf, String)>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (parent.to_path_buf(), hierarchy.to_string());
+    if seen.contains(&key) {
+        return false;
+    }
+    seen.push(key);
+    true
 }
 
 /// Whether a sandbox cgroup directory name belongs to a dead supervisor.

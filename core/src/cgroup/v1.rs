@@ -23,6 +23,14 @@ pub(super) struct Target {
     usable: Vec<(&'static str, PathBuf)>,
 }
 
+/// The v1 mounts, read from /proc/self/mountinfo once per process: they do
+/// not move under a running program, and parsing them is most of a plan's
+/// cost.
+fn hierarchy() -> V1 {
+    static V1_MOUNTS: std::sync::OnceLock<V1> = std::sync::OnceLock::new();
+    V1_MOUNTS.get_or_init(V1::new).clone()
+}
+
 fn controller_key(name: &str) -> Controllers {
     match name {
         "memory" => Controllers::Mem,
@@ -45,7 +53,7 @@ impl Target {
     /// The v1 controllers among `wanted` (plus cpuacct, for accounting) that
     /// are mounted and have a usable parent.
     pub fn find(parent: &Path, ours: bool, wanted: &[Controller]) -> Option<Target> {
-        let hier = V1::new();
+        let hier = hierarchy();
         let names = wanted.iter().map(|c| c.name()).chain(["cpuacct"]);
         let usable: Vec<(&'static str, PathBuf)> = names
             .filter_map(|name| {
@@ -63,8 +71,10 @@ impl Target {
 
     /// Makes `<parent>/<name>` in each usable controller and writes the limits.
     pub fn create(&self, name: &str, limits: &Limits) -> Result<Group, CgroupError> {
-        for (_, mount) in &self.usable {
-            sweep_dir(&mount.join(&self.parent));
+        if super::first_use_of(&self.parent, "v1") {
+            for (_, mount) in &self.usable {
+                sweep_dir(&mount.join(&self.parent));
+            }
         }
         let rel = self.parent.join(name);
         let controllers: Vec<String> = self.usable.iter().map(|(n, _)| n.to_string()).collect();
@@ -78,7 +88,7 @@ impl Target {
                 hint: "check that the parent cgroup is writable by this user",
             }
         };
-        let cg = Cgroup::new_with_specified_controllers(Box::new(V1::new()), &rel, Some(controllers))
+        let cg = Cgroup::new_with_specified_controllers(Box::new(hierarchy()), &rel, Some(controllers))
             .map_err(io("creating", &paths[0]))?;
         let group = Group { cg, paths, limits_memory: limits.memory.is_some() };
         group.configure(limits)?;
@@ -208,7 +218,7 @@ fn sweep_dir(parent: &Path) -> usize {
 
 /// `sandbox gc` for v1: every controller's parent.
 pub(super) fn sweep(parent: &Path) -> usize {
-    let hier = V1::new();
+    let hier = hierarchy();
     ["memory", "pids", "cpu", "cpuacct"]
         .iter()
         .filter_map(|n| hier.get_mount_point(controller_key(n)))

@@ -23,6 +23,11 @@ pub(super) struct Target {
 
 /// Where the cgroup2 filesystem is mounted, from /proc/self/mountinfo.
 fn mount_point() -> Option<PathBuf> {
+    static MOUNT: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    MOUNT.get_or_init(find_mount_point).clone()
+}
+
+fn find_mount_point() -> Option<PathBuf> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     info.lines().find_map(|line| {
         let (left, right) = line.split_once(" - ")?;
@@ -60,7 +65,9 @@ impl Target {
     }
 
     pub fn create(&self, name: &str, limits: &Limits) -> Result<Group, CgroupError> {
-        sweep_dir(&self.parent);
+        if super::first_use_of(&self.parent, "v2") {
+            sweep_dir(&self.parent);
+        }
         let path = self.parent.join(name);
         std::fs::create_dir(&path).map_err(io("creating", &path, "check that the parent cgroup is writable"))?;
         let group = Group { path, enforces: false };
