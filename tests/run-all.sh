@@ -33,6 +33,7 @@ cargo test -q -p sandbox-core --test limits cgroup_v2_controllers -- --nocapture
 echo "== example"
 cargo run -q -p sandbox-core --example run-python-with-timeout
 cargo run -q -p sandbox-core --example spawn-cost-by-namespace -- 20
+cargo run -q -p sandbox-core --example cgroup-cost -- 5
 
 echo "== C door (tests/c/run.sh)"
 bash tests/c/run.sh
