@@ -9,8 +9,11 @@ Every run gets fresh user, mount, pid, ipc, uts, net and cgroup namespaces
 on a private root filesystem, needs no root, and is killed whole on timeout,
 on Ctrl-C or when the calling process dies. ``Sandbox(...)`` is a reusable
 configuration with ``.run()`` and ``.spawn()`` (a ``Popen``-like
-:class:`Process`); ``run_async`` does the same for asyncio. Errors are the
-classes of :mod:`sandbox._errors`, each also its builtin namesake.
+:class:`Process`); ``run_async`` does the same for asyncio. Resource
+limits are keywords too (``memory="256M"``, ``pids``, ``cpus``,
+``cpu_time``, ...); results say ``oom_killed``, ``cpu_time_exceeded`` and
+how each limit was enforced (``limits``). Errors are the classes of
+:mod:`sandbox._errors`, each also its builtin namesake.
 """
 
 from __future__ import annotations

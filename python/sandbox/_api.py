@@ -63,6 +63,18 @@ class Sandbox:
     ``"pid"``, ...), ``cap_add`` (capabilities kept inside, e.g. ``"CHOWN"``),
     ``nested_userns``.
 
+    Resource limits (each enforced by a cgroup where the caller has one,
+    else an rlimit; ``result.limits`` says which): ``memory`` (bytes or
+    ``"256M"``; the OOM killer ends the run, ``oom_killed``), ``pids``
+    (tasks besides the sandbox's init), ``cpus`` (e.g. ``0.5``),
+    ``cpu_weight`` (1 to 10000), ``cpu_time`` (CPU seconds per process;
+    SIGXCPU, ``cpu_time_exceeded``), ``nofile`` (open files), ``fsize``
+    (largest file written, bytes or ``"10M"``), ``strict_limits`` (raise
+    :class:`LimitError` rather than fall back when no cgroup can enforce
+    ``memory``, ``pids``, ``cpus`` or ``cpu_weight``), ``cgroup_parent``
+    (the parent cgroup, relative to each hierarchy's root; default
+    ``sandbox`` for root, ``sandbox-<uid>`` otherwise).
+
     Every keyword is checked here, before anything runs
     (:class:`ConfigError` names the bad one).
     """
