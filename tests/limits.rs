@@ -264,3 +264,25 @@ fn cgroup_v2_controllers_enforce_limits_where_the_host_offers_them() {
     assert_eq!(out.outcome.limits.pids, Some(Enforcement::CgroupV2), "{:?}", out.outcome);
     assert!(text(&out.stderr).contains("fork"), "{}", text(&out.stderr));
 }
+
+delegated! {
+    fn a_sigkilled_supervisors_cgroups_are_swept_by_gc() {
+        let cli = common::cli();
+        let m = marker();
+        let mut sup = common::retry_busy(|| {
+            std::process::Command::new(&cli.path).args(["run", "-m", "64m", "--", "sleep", &m]).spawn()
+        })
+        .unwrap();
+        assert!(common::eventually(Duration::from_secs(5), || pids_with_cmdline(&["sleep", &m]).len() == 1));
+        let parent = if nix::unistd::geteuid().is_root() { "sandbox".to_string() } else { format!("sandbox-{NOBODY}") };
+        let mine = Path::new("/sys/fs/cgroup/memory").join(&parent).join(format!("sbx-{}-0", sup.id()));
+        assert!(mine.exists(), "the run's cgroup {mine:?} does not exist");
+        sup.kill().unwrap(); // SIGKILL: no cleanup code runs
+        sup.wait().unwrap();
+        assert!(common::eventually(Duration::from_secs(5), || pids_with_cmdline(&["sleep", &m]).is_empty()));
+        assert!(mine.exists(), "nothing should have removed the cgroup yet");
+        let out = std::process::Command::new(&cli.path).arg("gc").output().unwrap();
+        assert!(text(&out.stdout).starts_with("removed "), "{}", text(&out.stdout));
+        assert!(common::eventually(Duration::from_secs(2), || !mine.exists()), "gc left {mine:?}");
+    }
+}
