@@ -31,8 +31,9 @@ CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 
 
 def _delegate_cgroups_to_nobody() -> bool:
-    """``mkdir /sys/fs/cgroup/<c>/sandbox-65534`` and chown it, its
-    ``cgroup.procs`` and ``tasks`` to 65534, in each v1 hierarchy; True if
+    """``mkdir /sys/fs/cgroup/<c>/sandbox-65534`` and chown the directory
+    (only: as the README's commands, so nothing can be moved out of a
+    sandbox cgroup into the parent) to 65534, in each v1 hierarchy; True if
     all four are delegated (False on a host without those v1 hierarchies:
     the re-run's cgroup cases then skip, saying why). Writes no other
     cgroup."""
@@ -44,8 +45,6 @@ def _delegate_cgroups_to_nobody() -> bool:
         if not os.path.isdir(path):
             os.mkdir(path)
         os.chown(path, NOBODY, -1)
-        for name in ("cgroup.procs", "tasks"):
-            os.chown(os.path.join(path, name), NOBODY, -1)
     return True
 
 

@@ -172,7 +172,12 @@ impl Plan {
         .filter_map(|(on, c)| on.then_some(c))
         .collect();
         let mut plan = Plan { report: LimitsReport::default(), rlimits: Vec::new(), v2: None, v1: None };
-        if !wanted.is_empty() {
+        // A rootless caller's cgroup files belong to its own uid — which the
+        // workload runs as. A workload that can reach cgroupfs could raise
+        // its own limits there, so such a run gets no cgroup: rlimits (which
+        // it cannot raise) or nothing, and the report says so.
+        let owned_by_workload = !nix::unistd::geteuid().is_root() && workload_may_reach_cgroupfs(config);
+        if !wanted.is_empty() && !owned_by_workload {
             let (parent, ours) = parent_name(limits);
             plan.v2 = v2::Target::find(&parent, ours);
             let missing: Vec<Controller> =
@@ -181,7 +186,7 @@ impl Plan {
                 plan.v1 = v1::Target::find(&parent, ours, &missing);
             }
         }
-        plan.decide(limits)?;
+        plan.decide(limits, pids_rlimit_holds(config))?;
         Ok(plan)
     }
 
@@ -195,7 +200,7 @@ impl Plan {
         }
     }
 
-    fn decide(&mut self, limits: &Limits) -> Result<(), CgroupError> {
+    fn decide(&mut self, limits: &Limits, pids_rlimit_holds: bool) -> Result<(), CgroupError> {
         let strict = |limit: &'static str, c: Controller| -> Result<(), CgroupError> {
             if limits.strict {
                 return Err(CgroupError::NoCgroup { limit, controller: c.name(), hint: delegation_hint() });
@@ -217,11 +222,15 @@ impl Plan {
                 Some(e) => e,
                 None => {
                     strict("pids", Controller::Pids)?;
-                    // Counted per user namespace and uid (ucounts, Linux
-                    // 5.14+): only this sandbox's own tasks count, never the
-                    // caller's other processes. Init is one of them.
-                    self.rlimits.push((libc::RLIMIT_NPROC as libc::c_int, n + 1, n + 1));
-                    Enforcement::Rlimit
+                    if pids_rlimit_holds {
+                        // Counted per user namespace and uid (ucounts, Linux
+                        // 5.14+): only this sandbox's own tasks count, never
+                        // the caller's other processes. Init is one of them.
+                        self.rlimits.push((libc::RLIMIT_NPROC as libc::c_int, n + 1, n + 1));
+                        Enforcement::Rlimit
+                    } else {
+                        Enforcement::NotEnforced
+                    }
                 }
             });
         }
@@ -267,7 +276,15 @@ impl Plan {
             return Ok(None);
         }
         static SEQ: AtomicU64 = AtomicU64::new(0);
-        let name = format!("sbx-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::Relaxed));
+        // pid and start time name the supervisor (a reused pid has another
+        // start time); the sequence number tells its runs apart. Creation
+        // fails on an existing name: a cgroup is never taken over.
+        let name = format!(
+            "sbx-{}-{}-{}",
+            std::process::id(),
+            start_time(std::process::id() as i32).unwrap_or(0),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        );
         let v2 = match &self.v2 {
             Some(t) => Some(t.create(&name, limits)?),
             None => None,
@@ -370,9 +387,48 @@ impl Drop for SandboxCgroup {
 /// Removes stale `sbx-<pid>-<n>` cgroups under this caller's parents whose
 /// supervisor is gone and which hold no process; returns how many. What
 /// `sandbox gc` runs; each run also sweeps before creating its own.
-pub fn gc(config: &SandboxConfig) -> usize {
+pub fn gc(config: &SandboxConfig) -> Result<usize, crate::config::ConfigError> {
+    config.limits.validate_parent()?;
     let (parent, _) = parent_name(&config.limits);
-    v2::sweep(&parent) + v1::sweep(&parent)
+    Ok(v2::sweep(&parent) + v1::sweep(&parent))
+}
+
+/// Whether the workload could mount or reach a cgroup filesystem: it shares
+/// the host's mount namespace, keeps CAP_SYS_ADMIN (it could mount one), or
+/// has a bind of something at or above /sys/fs/cgroup.
+fn workload_may_reach_cgroupfs(config: &SandboxConfig) -> bool {
+    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    let sys_admin = crate::caps::mask(&config.cap_add).is_ok_and(|m| m & CAP_SYS_ADMIN != 0);
+    let binds_cgroupfs = config.mounts.iter().any(|m| match m {
+        crate::config::Mount::Bind { source, .. } => {
+            let cg = std::path::Path::new("/sys/fs/cgroup");
+            cg.starts_with(source) || source.starts_with(cg)
+        }
+        crate::config::Mount::Tmpfs { .. } => false,
+    });
+    !config.namespaces.mount || sys_admin || binds_cgroupfs
+}
+
+/// RLIMIT_NPROC counts per uid: a workload that may switch among several
+/// mapped uids (CAP_SETUID with a range of ids) escapes it.
+fn pids_rlimit_holds(config: &SandboxConfig) -> bool {
+    const CAP_SETUID: u64 = 1 << 7;
+    let setuid = crate::caps::mask(&config.cap_add).is_ok_and(|m| m & CAP_SETUID != 0);
+    let many_ids = nix::unistd::geteuid().is_root() || config.id_mapping != crate::IdMapping::Auto;
+    !(setuid && many_ids)
+}
+
+/// A process's start time (clock ticks since boot), from /proc/<pid>/stat.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether `dir` is on a cgroup filesystem (v1 or v2): a parent elsewhere
+/// would be an ordinary directory, where "limits" enforce nothing.
+fn is_cgroupfs(dir: &std::path::Path) -> bool {
+    use nix::sys::statfs::{CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC, statfs};
+    statfs(dir).is_ok_and(|s| s.filesystem_type() == CGROUP_SUPER_MAGIC || s.filesystem_type() == CGROUP2_SUPER_MAGIC)
 }
 
 /// True the first time this process uses `parent` (per hierarchy): stale
@@ -388,17 +444,30 @@ fn first_use_of(parent: &std::path::Path, hierarchy: &str) -> bool {
     true
 }
 
-/// Whether a sandbox cgroup directory name belongs to a dead supervisor.
+/// Whether a sandbox cgroup directory name (`sbx-<pid>-<start>-<n>`)
+/// belongs to a supervisor that is gone: no process with that pid, or one
+/// that started at another time (the pid was reused).
 fn is_stale(name: &str) -> bool {
-    let Some(pid) = name.strip_prefix("sbx-").and_then(|rest| rest.split('-').next()) else { return false };
-    let Ok(pid) = pid.parse::<i32>() else { return false };
-    pid != std::process::id() as i32
-        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) == Err(nix::errno::Errno::ESRCH)
+    let mut parts = name.strip_prefix("sbx-").map(|rest| rest.split('-')).into_iter().flatten();
+    let (Some(Ok(pid)), Some(Ok(started))) = (parts.next().map(str::parse::<i32>), parts.next().map(str::parse::<u64>))
+    else {
+        return false;
+    };
+    if pid == std::process::id() as i32 {
+        return false;
+    }
+    start_time(pid).is_none_or(|t| t != started)
 }
 
-/// Removes a cgroup directory, retrying briefly while the kernel finishes
-/// tearing down its last tasks (EBUSY).
+/// Removes a cgroup directory, children first (a workload's sub-cgroups),
+/// retrying briefly while the kernel finishes tearing down its last tasks
+/// (EBUSY).
 fn remove_dir(path: &std::path::Path) -> bool {
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for child in entries.flatten().filter(|e| e.file_type().is_ok_and(|t| t.is_dir())) {
+            remove_dir(&child.path());
+        }
+    }
     for _ in 0..200 {
         match std::fs::remove_dir(path) {
             Ok(()) => return true,

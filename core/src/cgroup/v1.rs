@@ -43,10 +43,9 @@ fn controller_key(name: &str) -> Controllers {
 /// Whether `dir` may hold our cgroups: it exists and is writable, or it is
 /// our own default parent and can be made.
 fn usable_parent(dir: &Path, ours: bool) -> bool {
-    if nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok() {
-        return true;
-    }
-    ours && !dir.exists() && std::fs::create_dir(dir).is_ok()
+    let usable = nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok()
+        || ours && !dir.exists() && std::fs::create_dir(dir).is_ok();
+    usable && super::is_cgroupfs(dir)
 }
 
 impl Target {
@@ -88,10 +87,35 @@ impl Target {
                 hint: "check that the parent cgroup is writable by this user",
             }
         };
-        let cg = Cgroup::new_with_specified_controllers(Box::new(hierarchy()), &rel, Some(controllers))
-            .map_err(io("creating", &paths[0]))?;
-        let group = Group { cg, paths, limits_memory: limits.memory.is_some() };
-        group.configure(limits)?;
+        // Made here, one by one, failing on an existing directory: cgroups-rs
+        // would adopt one (create_dir_all) and the kill sweep would then
+        // reach whatever lives in it.
+        for (i, p) in paths.iter().enumerate() {
+            if let Err(source) = std::fs::create_dir(p) {
+                paths[..i].iter().for_each(|made| {
+                    remove_dir(made);
+                });
+                return Err(CgroupError::Io {
+                    what: "creating",
+                    path: p.clone(),
+                    source,
+                    hint: "check that the parent cgroup is writable by this user",
+                });
+            }
+        }
+        let group = match Cgroup::new_with_specified_controllers(Box::new(hierarchy()), &rel, Some(controllers)) {
+            Ok(cg) => Group { cg, paths, limits_memory: limits.memory.is_some() },
+            Err(e) => {
+                paths.iter().for_each(|p| {
+                    remove_dir(p);
+                });
+                return Err(io("configuring", &rel)(e));
+            }
+        };
+        if let Err(e) = group.configure(limits) {
+            group.remove();
+            return Err(e);
+        }
         Ok(group)
     }
 }

@@ -50,7 +50,7 @@ impl Target {
     pub fn find(parent: &Path, ours: bool) -> Option<Target> {
         let dir = mount_point()?.join(parent);
         let writable = nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok();
-        if !(writable || ours && std::fs::create_dir(&dir).is_ok()) {
+        if !(writable || ours && std::fs::create_dir(&dir).is_ok()) || !super::is_cgroupfs(&dir) {
             return None;
         }
         if ours {

@@ -8,7 +8,7 @@ mod validate;
 
 pub use builder::SandboxBuilder;
 pub use size::parse_size;
-pub use validate::ConfigError;
+pub use validate::{ConfigError, check_cgroup_parent};
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;

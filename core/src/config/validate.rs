@@ -129,6 +129,17 @@ pub(crate) fn check_target(field: &str, target: &Path) -> Result<(), ConfigError
 }
 
 impl Limits {
+    /// The cgroup parent alone (the config's, else SANDBOX_CGROUP_PARENT).
+    pub fn validate_parent(&self) -> Result<(), ConfigError> {
+        if let Some(p) = &self.cgroup_parent {
+            check_cgroup_parent("limits.cgroup_parent", p)
+        } else if let Some(p) = std::env::var_os("SANDBOX_CGROUP_PARENT").filter(|p| !p.is_empty()) {
+            check_cgroup_parent("SANDBOX_CGROUP_PARENT", std::path::Path::new(&p))
+        } else {
+            Ok(())
+        }
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let bad = |field: &str, value: String, fix: &str| {
             Err(ConfigError::Invalid { field: format!("limits.{field}"), value, fix: fix.into() })
@@ -154,18 +165,22 @@ impl Limits {
         if self.fsize == Some(0) {
             return bad("fsize", "0".into(), "give a size in bytes (e.g. 10m); 0 forbids writing any file");
         }
-        if let Some(p) = &self.cgroup_parent {
-            let ok = p.to_str().is_some()
-                && !p.as_os_str().is_empty()
-                && p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
-            if !ok {
-                return bad(
-                    "cgroup_parent",
-                    p.display().to_string(),
-                    "give a relative UTF-8 path below each cgroup hierarchy's root, e.g. sandbox-1000",
-                );
-            }
-        }
-        Ok(())
+        self.validate_parent()
     }
+}
+
+/// A cgroup parent is a relative UTF-8 path of plain components: it is
+/// joined to each hierarchy's mount point and must never leave it.
+pub fn check_cgroup_parent(field: &str, p: &std::path::Path) -> Result<(), ConfigError> {
+    let ok = p.to_str().is_some()
+        && !p.as_os_str().is_empty()
+        && p.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if ok {
+        return Ok(());
+    }
+    Err(ConfigError::Invalid {
+        field: field.into(),
+        value: p.display().to_string(),
+        fix: "give a relative UTF-8 path below each cgroup hierarchy's root, e.g. sandbox-1000".into(),
+    })
 }

@@ -45,7 +45,8 @@ pub struct Outcome {
     pub cpu_time_exceeded: bool,
     /// Peak memory of the whole sandbox, from its cgroup (bytes).
     pub memory_peak_bytes: Option<u64>,
-    /// Peak number of tasks, from the pids cgroup where the kernel keeps it.
+    /// Peak number of tasks (init included), from the pids cgroup where the
+    /// kernel keeps it.
     pub pids_peak: Option<u64>,
     /// How each requested limit was enforced.
     pub limits: crate::cgroup::LimitsReport,
@@ -96,11 +97,12 @@ impl Outcome {
     pub(crate) fn note_cpu_time_limit(&mut self, limit: Option<Duration>) {
         let Some(limit) = limit else { return };
         let whole = Duration::from_secs(limit.as_secs_f64().ceil().max(1.0) as u64);
-        self.cpu_time_exceeded = match self.signal {
-            Some(libc::SIGXCPU) => true,
-            Some(libc::SIGKILL) => !self.timed_out && self.cpu_time.total() >= whole,
-            _ => false,
-        };
+        // The signal alone proves nothing (a workload can `kill -XCPU $$`):
+        // the CPU time used must reach the limit too.
+        self.cpu_time_exceeded = matches!(self.signal, Some(libc::SIGXCPU | libc::SIGKILL))
+            && !self.timed_out
+            && !self.oom_killed
+            && self.cpu_time.total() >= whole;
     }
 
     pub(crate) fn set_rusage(&mut self, r: &libc::rusage) {

@@ -159,9 +159,13 @@ fn main() -> ExitCode {
         Cmd::Gc { cgroup_parent } => {
             let mut config = SandboxConfig::default();
             config.limits.cgroup_parent = cgroup_parent;
-            let removed = sandbox_core::cgroup::gc(&config);
-            println!("removed {removed} stale sandbox cgroup(s)");
-            ExitCode::SUCCESS
+            match sandbox_core::cgroup::gc(&config) {
+                Ok(removed) => {
+                    println!("removed {removed} stale sandbox cgroup(s)");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
         }
     }
 }
