@@ -307,6 +307,7 @@ delegated! {
             let strict = limited().mount_namespace(false).pids_limit(16).strict_limits(true).build().unwrap();
             let e = strict.command("true").output().unwrap_err();
             assert!(e.to_string().starts_with("limits.pids: no writable cgroup"), "{e}");
+            assert!(e.to_string().contains("could rewrite its own cgroup"), "{e}");
         }
     }
 }

@@ -186,7 +186,14 @@ impl Plan {
                 plan.v1 = v1::Target::find(&parent, ours, &missing);
             }
         }
-        plan.decide(limits, pids_rlimit_holds(config))?;
+        let hint = if owned_by_workload {
+            "a rootless workload that can reach cgroupfs (shared mount namespace, CAP_SYS_ADMIN, or a bind of \
+             /sys/fs/cgroup) could rewrite its own cgroup, so none is used; keep the mount namespace and drop those"
+                .to_string()
+        } else {
+            delegation_hint()
+        };
+        plan.decide(limits, pids_rlimit_holds(config), &hint)?;
         Ok(plan)
     }
 
@@ -200,10 +207,10 @@ impl Plan {
         }
     }
 
-    fn decide(&mut self, limits: &Limits, pids_rlimit_holds: bool) -> Result<(), CgroupError> {
+    fn decide(&mut self, limits: &Limits, pids_rlimit_holds: bool, hint: &str) -> Result<(), CgroupError> {
         let strict = |limit: &'static str, c: Controller| -> Result<(), CgroupError> {
             if limits.strict {
-                return Err(CgroupError::NoCgroup { limit, controller: c.name(), hint: delegation_hint() });
+                return Err(CgroupError::NoCgroup { limit, controller: c.name(), hint: hint.to_string() });
             }
             Ok(())
         };
