@@ -366,3 +366,20 @@ fn an_existing_cgroup_of_the_same_name_is_never_taken_over() {
     assert!(text(&out.stderr).contains("File exists"), "{}", text(&out.stderr));
     assert_eq!(victims.len(), 1, "the run killed what lived in the existing cgroup");
 }
+
+both! {
+    fn the_rlimit_pids_fallback_allows_exactly_the_limit() {
+        // The workload (one task) forks until refused: pids=3 leaves room
+        // for two children, with or without kept capabilities.
+        let forks = "import os, time\nn = 0\nfor _ in range(6):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n    if pid == 0:\n        time.sleep(3)\n        os._exit(0)\n    n += 1\nprint(n)";
+        for caps in [&[][..], &["CHOWN"][..]] {
+            let mut b = limited().cgroup_parent("sandbox-not-delegated").pids_limit(3);
+            for c in caps {
+                b = b.cap_add(*c);
+            }
+            let out = b.build().unwrap().command("python3").args(["-c", forks]).output().unwrap();
+            assert_eq!(out.outcome.limits.pids, Some(Enforcement::Rlimit));
+            assert_eq!(text(&out.stdout), "2\n", "with caps {caps:?}: {}", text(&out.stderr));
+        }
+    }
+}

@@ -194,6 +194,15 @@ impl Plan {
             delegation_hint()
         };
         plan.decide(limits, pids_rlimit_holds(config), &hint)?;
+        // With kept capabilities the workload runs in an inner user
+        // namespace, where RLIMIT_NPROC counts its tasks alone: init is not
+        // one of them there.
+        let inner_userns = !config.cap_add.is_empty() && config.namespaces.mount;
+        if inner_userns {
+            for r in plan.rlimits.iter_mut().filter(|r| r.0 == libc::RLIMIT_NPROC as libc::c_int) {
+                (r.1, r.2) = (r.1 - 1, r.2 - 1);
+            }
+        }
         Ok(plan)
     }
 
