@@ -243,12 +243,7 @@ pub unsafe extern "C" fn sbx_config_set_read_only(
     err: *mut *mut sbx_error_t,
 ) -> sbx_status_t {
     // SAFETY: as documented.
-    unsafe {
-        with_config(cfg, err, |c| {
-            c.config.read_only = on;
-            Ok(())
-        })
-    }
+    unsafe { set_flag(cfg, err, on, |c| &mut c.read_only) }
 }
 
 /// Adds a bind mount of the host path `source` at `target` inside (both
@@ -539,9 +534,23 @@ pub unsafe extern "C" fn sbx_config_set_nested_userns(
     err: *mut *mut sbx_error_t,
 ) -> sbx_status_t {
     // SAFETY: as documented.
+    unsafe { set_flag(cfg, err, on, |c| &mut c.nested_userns) }
+}
+
+/// Sets one on/off field of the configuration.
+///
+/// # Safety
+/// As `with_config`.
+unsafe fn set_flag(
+    cfg: *mut sbx_config_t,
+    err: *mut *mut sbx_error_t,
+    on: bool,
+    field: impl FnOnce(&mut SandboxConfig) -> &mut bool,
+) -> sbx_status_t {
+    // SAFETY: forwarded contract.
     unsafe {
         with_config(cfg, err, |c| {
-            c.config.nested_userns = on;
+            *field(&mut c.config) = on;
             Ok(())
         })
     }
@@ -696,12 +705,7 @@ pub unsafe extern "C" fn sbx_config_set_strict_limits(
     err: *mut *mut sbx_error_t,
 ) -> sbx_status_t {
     // SAFETY: as documented.
-    unsafe {
-        with_config(cfg, err, |c| {
-            c.config.limits.strict = on;
-            Ok(())
-        })
-    }
+    unsafe { set_flag(cfg, err, on, |c| &mut c.limits.strict) }
 }
 
 /// Sets the parent of the sandbox cgroups, relative to each cgroup

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any, Dict, Union
 
-from . import _sandbox
+from . import _errors, _sandbox
 from ._api import DEVNULL, PIPE, STDOUT, Sandbox, run, run_async
 from ._errors import (
     CalledProcessError,
@@ -53,17 +53,8 @@ __all__ = [
     "DEVNULL",
     "check",
     "parse_size",
-    "SandboxError",
-    "ConfigError",
-    "UnsupportedError",
-    "SetupError",
-    "SetupFileNotFoundError",
-    "SetupPermissionError",
-    "ImageError",
-    "LimitError",
-    "TimeoutExpired",
-    "CalledProcessError",
 ]
+__all__ += _errors.__all__
 
 
 def check() -> Dict[str, Any]:
